@@ -1,0 +1,135 @@
+"""Run one GraphQL request; shared by the HTTP and the WebSocket transports.
+
+Both transports hand over a ``GraphQLRequest`` and get back either one
+``ExecutionResult`` or, for subscriptions, an async iterator of them. Errors are
+formatted here once, so no transport can leak a traceback or SQL text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import graphene
+from graphql.pyutils import is_awaitable
+
+from gencaster.errors import GencasterError
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    subscribe,
+    validate,
+)
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_MESSAGE = "Internal server error"
+MAX_QUERY_LENGTH = 100_000
+
+
+@dataclass
+class GraphQLRequest:
+    query: str
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+
+
+def bad_request(message: str) -> ExecutionResult:
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})]
+    )
+
+
+def _operation(document: Any, operation_name: str | None) -> OperationDefinitionNode | None:
+    return get_operation_ast(document, operation_name)
+
+
+async def execute_request(
+    schema: graphene.Schema,
+    request: GraphQLRequest,
+    context: Any,
+    *,
+    allow_mutations: bool = True,
+) -> ExecutionResult | AsyncIterator[ExecutionResult]:
+    """Parse, validate and run ``request``; subscriptions return an async iterator."""
+    if not isinstance(request.query, str) or not request.query.strip():
+        return bad_request("Must provide a query string")
+    if len(request.query) > MAX_QUERY_LENGTH:
+        return bad_request("Query is too long")
+    try:
+        document = parse(request.query)
+    except GraphQLError as error:
+        return ExecutionResult(data=None, errors=[error])
+    validation_errors = validate(schema.graphql_schema, document)
+    if validation_errors:
+        return ExecutionResult(data=None, errors=validation_errors)
+    operation = _operation(document, request.operation_name)
+    if operation is None:
+        return bad_request("Unknown or ambiguous operation name")
+    if operation.operation == OperationType.MUTATION and not allow_mutations:
+        return ExecutionResult(
+            data=None,
+            errors=[
+                GraphQLError(
+                    "Mutations are not allowed with GET requests",
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+            ],
+        )
+    kwargs: dict[str, Any] = {
+        "document": document,
+        "context_value": context,
+        "variable_values": request.variables,
+        "operation_name": request.operation_name,
+    }
+    if operation.operation == OperationType.SUBSCRIPTION:
+        return await subscribe(schema.graphql_schema, **kwargs)
+    result = execute(schema.graphql_schema, **kwargs)
+    if is_awaitable(result):
+        result = await result
+    return result
+
+
+def error_code(error: GraphQLError) -> str:
+    original = error.original_error
+    if isinstance(original, GencasterError):
+        return original.code
+    if original is None:
+        return (error.extensions or {}).get("code") or "BAD_USER_INPUT"
+    if isinstance(original, GraphQLError):
+        return error_code(original)
+    return "INTERNAL_SERVER_ERROR"
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """The spec's error shape with ``extensions.code``; unknown failures stay generic."""
+    code = error_code(error)
+    message = error.message
+    if code == "INTERNAL_SERVER_ERROR":
+        logger.error(
+            "Unhandled error in GraphQL resolver at %s", error.path, exc_info=error.original_error
+        )
+        message = INTERNAL_MESSAGE
+    formatted: dict[str, Any] = {"message": message}
+    if error.locations:
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
+    if error.path is not None:
+        formatted["path"] = list(error.path)
+    formatted["extensions"] = {**(error.extensions or {}), "code": code}
+    return formatted
+
+
+def format_result(result: ExecutionResult) -> dict[str, Any]:
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [format_error(error) for error in result.errors]
+    return payload

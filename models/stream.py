@@ -1,0 +1,172 @@
+"""Streaming: SuperCollider stream points, the streams listeners hear, and what they log."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+from tortoise import fields
+
+from models.base import TimestampedModel, UUIDModel
+
+
+class InstructionState(StrEnum):
+    """States only move forward, in this order (see OSC.md)."""
+
+    UNACKNOWLEDGED = "UNACKNOWLEDGED"
+    SENT = "SENT"
+    RECEIVED = "RECEIVED"
+    READY = "READY"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    FINISHED = "FINISHED"
+
+
+INSTRUCTION_STATE_RANK = {state: rank for rank, state in enumerate(InstructionState)}
+
+
+class LogLevel(IntEnum):
+    NOTSET = 0
+    DEBUG = 10
+    INFO = 20
+    WARNING = 30
+    ERROR = 40
+    CRITICAL = 50
+
+
+class StreamPoint(TimestampedModel):
+    """A SuperCollider instance, keyed by where it receives instructions."""
+
+    host = fields.CharField(max_length=255)
+    port = fields.IntField()
+    name = fields.CharField(max_length=255, default="")
+    use_input = fields.BooleanField(default=False)
+    janus_in_port = fields.IntField(null=True)
+    janus_out_port = fields.IntField(null=True)
+    janus_in_room = fields.IntField(null=True)
+    janus_out_room = fields.IntField(null=True)
+    janus_public_ip = fields.CharField(max_length=255, null=True)
+    last_live = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "stream_point"
+        unique_together = (("host", "port"),)
+
+
+class Stream(TimestampedModel):
+    """A stream point assigned to the listeners of a graph."""
+
+    stream_point: fields.ForeignKeyRelation[StreamPoint] = fields.ForeignKeyField(
+        "models.StreamPoint", related_name="streams", on_delete=fields.CASCADE
+    )
+    graph: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Graph", related_name="streams", on_delete=fields.CASCADE
+    )
+    num_listeners = fields.IntField(default=0)
+
+    class Meta:
+        table = "stream"
+        ordering = ["-created_date"]
+
+
+class StreamVariable(TimestampedModel):
+    stream: fields.ForeignKeyRelation[Stream] = fields.ForeignKeyField(
+        "models.Stream", related_name="variables", on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=255)
+    value = fields.TextField(default="")
+    stream_to_sc = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "stream_variable"
+        unique_together = (("stream", "key"),)
+
+
+class StreamInstruction(TimestampedModel):
+    stream_point: fields.ForeignKeyRelation[StreamPoint] = fields.ForeignKeyField(
+        "models.StreamPoint", related_name="instructions", on_delete=fields.CASCADE
+    )
+    instruction_text = fields.TextField()
+    state = fields.CharEnumField(InstructionState, default=InstructionState.UNACKNOWLEDGED)
+    return_value = fields.TextField(default="")
+
+    class Meta:
+        table = "stream_instruction"
+
+
+class AudioFile(TimestampedModel):
+    """An uploaded or synthesised sound; ``file_path`` is relative to the media root."""
+
+    file_path = fields.CharField(max_length=512, unique=True)
+    file_size = fields.BigIntField(default=0)
+    name = fields.CharField(max_length=255, default="untitled")
+    description = fields.TextField(default="")
+    auto_generated = fields.BooleanField(default=False)
+    duration = fields.FloatField(null=True)
+    channels = fields.IntField(null=True)
+    sample_rate = fields.IntField(null=True)
+
+    class Meta:
+        table = "audio_file"
+        ordering = ["-created_date"]
+
+
+class TextToSpeech(UUIDModel):
+    """A cache: the same SSML in the same voice is synthesised once."""
+
+    created_date = fields.DatetimeField(auto_now_add=True)
+    ssml_hash = fields.CharField(max_length=64)
+    ssml_text = fields.TextField()
+    voice = fields.CharField(max_length=64)
+    backend = fields.CharField(max_length=32)
+    audio_file: fields.ForeignKeyRelation[AudioFile] = fields.ForeignKeyField(
+        "models.AudioFile", related_name="speech", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "text_to_speech"
+        unique_together = (("ssml_hash", "voice", "backend"),)
+
+
+class StreamLog(UUIDModel):
+    created_date = fields.DatetimeField(auto_now_add=True)
+    stream_point: fields.ForeignKeyNullableRelation[StreamPoint] = fields.ForeignKeyField(
+        "models.StreamPoint", related_name="logs", null=True, on_delete=fields.SET_NULL
+    )
+    stream: fields.ForeignKeyNullableRelation[Stream] = fields.ForeignKeyField(
+        "models.Stream", related_name="logs", null=True, on_delete=fields.SET_NULL
+    )
+    origin = fields.CharField(max_length=64, null=True)
+    level = fields.IntEnumField(LogLevel, default=LogLevel.INFO)
+    message = fields.TextField()
+    name = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "stream_log"
+        ordering = ["created_date", "uuid"]
+
+
+class ServerProcess(UUIDModel):
+    """A live server process; its heartbeat proves it still holds its listeners."""
+
+    hostname = fields.CharField(max_length=255)
+    pid = fields.IntField()
+    started = fields.DatetimeField(auto_now_add=True)
+    last_seen = fields.DatetimeField()
+
+    class Meta:
+        table = "server_process"
+
+
+class ListenerAttachment(UUIDModel):
+    """One listener attached to a stream, held by the process that owns its socket."""
+
+    created_date = fields.DatetimeField(auto_now_add=True)
+    stream: fields.ForeignKeyRelation[Stream] = fields.ForeignKeyField(
+        "models.Stream", related_name="attachments", on_delete=fields.CASCADE
+    )
+    process: fields.ForeignKeyRelation[ServerProcess] = fields.ForeignKeyField(
+        "models.ServerProcess", related_name="attachments", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "listener_attachment"
