@@ -1,0 +1,345 @@
+"""A fake stream point: a real UDP peer that answers like the SuperCollider class (OSC.md).
+
+It beacons to the server, records every ``/instruction`` it receives, and acknowledges
+``RECEIVED`` at once and ``FINISHED`` later. It never evaluates code; markers in the
+code stand in for SuperCollider's errors. The observed quirks of a real instance can
+be switched on one by one, so tests, demos and benchmarks meet them on purpose.
+
+``main(argv)`` runs one until interrupted (``gencaster fake-stream-point``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import enum
+import logging
+import re
+from collections.abc import Coroutine, Sequence
+from typing import Any, NamedTuple
+
+from .messages import (
+    ACKNOWLEDGE_ADDRESS,
+    BEACON_ADDRESS,
+    INSTRUCTION_ADDRESS,
+    MalformedMessage,
+    OscArg,
+    decode_message,
+    encode_message,
+)
+
+logger = logging.getLogger(__name__)
+
+CLEAN_SLATE_MARKER = "CmdPeriod.run"
+SYNTH_PORT = 57110  # the SuperCollider default; the fake runs no synth
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_SYNC_PLAYBACK = re.compile(r'syncPlayBuffer\(\s*"([^"]*)"')
+
+
+class ReceivedInstruction(NamedTuple):
+    uuid: str
+    code: str
+    manual_finish: object  # as it came off the wire: a bool when the sender kept to OSC.md
+    received_at: float  # the event loop's clock
+
+
+class _State(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+
+class _Endpoint(asyncio.DatagramProtocol):
+    def __init__(self, point: FakeStreamPoint) -> None:
+        self._point = point
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self._point._datagram_received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("Fake stream point socket error: %s", exc)
+
+
+class FakeStreamPoint:
+    """Beacons and acknowledgements leave from the socket bound to ``lang_port``, as in sclang.
+
+    A socket bound to 127.0.0.1 reaches only a server on loopback; use ``host="0.0.0.0"``
+    to talk to a server elsewhere. Every fake has the same janus rooms unless told
+    otherwise; pass distinct rooms where a test must tell points apart by room. ``None``
+    leaves a key out of the beacon, as the class does with an unset value.
+    """
+
+    def __init__(
+        self,
+        *,
+        server_host: str,
+        server_port: int,
+        name: str = "fake",
+        host: str = "127.0.0.1",
+        lang_port: int = 0,
+        janus_out_room: int | None = 1234,
+        janus_in_room: int | None = 1235,
+        janus_public_ip: str | None = "127.0.0.1",
+        send_janus_keys: bool = True,
+        beacon_interval: float = 5.0,
+        finish_delay: float = 0.0,
+        manual_finish_delay: float | None = 0.05,
+        duplicate_acks_until_clean_slate: bool = False,
+        runtime_error_marker: str | None = None,
+        syntax_error_marker: str | None = None,
+    ) -> None:
+        if beacon_interval <= 0:
+            raise ValueError("beacon_interval must be positive")
+        self._server = (server_host, server_port)
+        self._name = name
+        self._host = host
+        self._lang_port = lang_port
+        self._janus = {
+            "janus_out_room": None if janus_out_room is None else str(janus_out_room),
+            "janus_in_room": None if janus_in_room is None else str(janus_in_room),
+            "janus_public_ip": janus_public_ip,
+        }
+        self._send_janus_keys = send_janus_keys
+        self._beacon_interval = beacon_interval
+        self._finish_delay = finish_delay
+        self._manual_finish_delay = manual_finish_delay
+        self._clean_slate = not duplicate_acks_until_clean_slate
+        self._runtime_error_marker = runtime_error_marker
+        self._syntax_error_marker = syntax_error_marker
+        self.received: list[ReceivedInstruction] = []
+        self.errors: list[str] = []  # what sclang would have printed: bad input, thrown errors
+        self._arrival = asyncio.Event()
+        self._state = _State.NEW
+        self._transport: asyncio.DatagramTransport | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def lang_port(self) -> int:
+        """The bound port once started (``lang_port=0`` picks a free one)."""
+        return self._lang_port
+
+    async def start(self) -> None:
+        if self._state is not _State.NEW:
+            raise RuntimeError(f"cannot start a fake stream point that is {self._state.value}")
+        loop = asyncio.get_running_loop()
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Endpoint(self), local_addr=(self._host, self._lang_port)
+        )
+        self._lang_port = self._transport.get_extra_info("sockname")[1]
+        self._state = _State.RUNNING
+        self._own(self._beacon_loop())
+
+    async def close(self) -> None:
+        """Stop beaconing and cancel pending acknowledgements; safe to call more than once."""
+        self._state = _State.CLOSED
+        tasks, self._tasks = self._tasks, set()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+
+    async def beacon(self) -> None:
+        """Send one beacon now."""
+        self._send(BEACON_ADDRESS, self._beacon_args())
+
+    async def finish(self, uuid: str, return_value: str = "nil") -> None:
+        """Send ``FINISHED`` now, as the instruction's own code does with ``manual_finish``."""
+        self._send_finished(uuid, return_value)
+
+    # A timeout parameter (ASYNC109) on purpose: every test wait must be bounded, and
+    # the error then says how many instructions did arrive.
+    async def wait_for_instructions(
+        self,
+        count: int,
+        timeout: float,  # noqa: ASYNC109
+    ) -> list[ReceivedInstruction]:
+        """The first ``count`` instructions, once that many have arrived."""
+        try:
+            async with asyncio.timeout(timeout):
+                while len(self.received) < count:
+                    await self._arrival.wait()
+        except TimeoutError:
+            raise TimeoutError(
+                f"{self._name}: {len(self.received)} of {count} instructions within {timeout} s"
+            ) from None
+        return self.received[:count]
+
+    async def _beacon_loop(self) -> None:
+        while True:
+            await self.beacon()
+            await asyncio.sleep(self._beacon_interval)
+
+    def _beacon_args(self) -> list[OscArg]:
+        # Keys in a scrambled order, as sclang's Event produces them; unset values are dropped.
+        janus = self._janus if self._send_janus_keys else {}
+        fields: dict[str, OscArg] = {
+            "janus_in_room": janus.get("janus_in_room"),
+            "osc_backend_port": self._server[1],
+            "lang_port": self._lang_port,
+            "status": "BEACON",
+            "use_input": 0,
+            "janus_public_ip": janus.get("janus_public_ip"),
+            "name": self._name,
+            "janus_out_port": 0,
+            "uuid": 0,
+            "synth_port": SYNTH_PORT,
+            "janus_out_room": janus.get("janus_out_room"),
+            "osc_backend_host": self._server[0],
+            "janus_in_port": 0,
+        }
+        return [item for key, value in fields.items() if value is not None for item in (key, value)]
+
+    def _datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        if self._state is not _State.RUNNING:
+            return
+        try:
+            address, args = decode_message(data)
+        except MalformedMessage as exc:
+            self._error(f"malformed datagram from {addr[0]}:{addr[1]}: {exc.reason}")
+            return
+        if address != INSTRUCTION_ADDRESS or not args or not isinstance(args[0], str):
+            self._error(f"unexpected message {address!r} from {addr[0]}:{addr[1]}")
+            return
+        uuid = args[0]
+        code = "{}" if len(args) < 2 or args[1] is None else str(args[1])
+        manual_finish = args[2] if len(args) > 2 and args[2] is not None else False
+        self._record(
+            ReceivedInstruction(uuid, code, manual_finish, asyncio.get_running_loop().time())
+        )
+        # A freshly booted instance has two instruction responders until the clean slate;
+        # both see the clean-slate instruction itself, so it is answered twice as well.
+        for _ in range(1 if self._clean_slate else 2):
+            self._answer(uuid, code, manual_finish)
+        if CLEAN_SLATE_MARKER in code:
+            self._clean_slate = True
+
+    def _record(self, instruction: ReceivedInstruction) -> None:
+        logger.info("%s received %s: %.80s", self._name, instruction.uuid, instruction.code)
+        self.received.append(instruction)
+        arrival, self._arrival = self._arrival, asyncio.Event()
+        arrival.set()
+
+    def _answer(self, uuid: str, code: str, manual_finish: object) -> None:
+        """Mirror the class's order: RECEIVED, evaluate, check manual_finish, FINISHED."""
+        self._send(ACKNOWLEDGE_ADDRESS, ["status", "RECEIVED", "uuid", uuid])
+        if self._runtime_error_marker and self._runtime_error_marker in code:
+            self._error(f"runtime error in instruction {uuid}")
+            return
+        if not isinstance(manual_finish, bool):
+            self._error(f"instruction {uuid}: manual_finish is not a Boolean; FINISHED never comes")
+            return
+        syntax_error = bool(self._syntax_error_marker and self._syntax_error_marker in code)
+        if not manual_finish:
+            return_value = "nil" if syntax_error else _return_value(code)
+            self._finish_after(self._finish_delay, uuid, return_value)
+        elif not syntax_error and self._manual_finish_delay is not None:
+            self._finish_after(self._manual_finish_delay, uuid, _playback_message(code))
+
+    def _finish_after(self, delay: float, uuid: str, return_value: str) -> None:
+        if delay <= 0:
+            self._send_finished(uuid, return_value)
+        else:
+            self._own(self._finish_later(delay, uuid, return_value))
+
+    async def _finish_later(self, delay: float, uuid: str, return_value: str) -> None:
+        await asyncio.sleep(delay)
+        self._send_finished(uuid, return_value)
+
+    def _send_finished(self, uuid: str, return_value: str) -> None:
+        args: list[OscArg] = ["return_value", return_value, "status", "FINISHED", "uuid", uuid]
+        self._send(ACKNOWLEDGE_ADDRESS, args)
+
+    def _send(self, address: str, args: list[OscArg]) -> None:
+        if self._transport is None:
+            raise RuntimeError("the fake stream point is not running")
+        self._transport.sendto(encode_message(address, args), self._server)
+
+    def _own(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _error(self, message: str) -> None:
+        logger.warning("%s: %s", self._name, message)
+        self.errors.append(message)
+
+
+def _return_value(code: str) -> str:
+    """SuperCollider's code-string of a literal result; the fake evaluates nothing else."""
+    text = code.strip().rstrip(";").strip()
+    if _NUMBER.fullmatch(text) or _STRING.fullmatch(text):
+        return text
+    return "nil"
+
+
+def _playback_message(code: str) -> str:
+    match = _SYNC_PLAYBACK.search(code)
+    return f"Buffer {match.group(1)} finished playing" if match else "nil"
+
+
+async def run_fake_stream_point(*, server_host: str, server_port: int, **options: Any) -> None:
+    """Run one fake stream point until cancelled; ``options`` are FakeStreamPoint's keywords."""
+    point = FakeStreamPoint(server_host=server_host, server_port=server_port, **options)
+    await point.start()
+    logger.info(
+        "Fake stream point listening on %s:%d, beaconing to %s:%d",
+        options.get("host", "127.0.0.1"),
+        point.lang_port,
+        server_host,
+        server_port,
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await point.close()
+
+
+def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The command line of ``gencaster fake-stream-point``; pass a subparser to extend it."""
+    parser = parser or argparse.ArgumentParser(description="Run a fake SuperCollider stream point.")
+    parser.add_argument("--server-host", default="127.0.0.1", help="the OSC server's IP address")
+    parser.add_argument("--server-port", type=int, default=7000, help="the OSC server's UDP port")
+    parser.add_argument("--name", default="fake")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: all)")
+    parser.add_argument("--lang-port", type=int, default=0, help="UDP port for instructions")
+    parser.add_argument("--janus-out-room", type=int, default=1234)
+    parser.add_argument("--janus-in-room", type=int, default=1235)
+    parser.add_argument("--janus-public-ip", default="127.0.0.1")
+    parser.add_argument("--no-janus-keys", action="store_true", help="beacon without janus keys")
+    parser.add_argument("--beacon-interval", type=float, default=5.0)
+    parser.add_argument("--finish-delay", type=float, default=0.0)
+    parser.add_argument("--manual-finish-delay", type=float, default=0.05)
+    parser.add_argument("--duplicate-acks", action="store_true", help="until the clean slate")
+    return parser
+
+
+def options_from_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for ``run_fake_stream_point`` from parsed command-line arguments."""
+    return {
+        "server_host": args.server_host,
+        "server_port": args.server_port,
+        "name": args.name,
+        "host": args.host,
+        "lang_port": args.lang_port,
+        "janus_out_room": args.janus_out_room,
+        "janus_in_room": args.janus_in_room,
+        "janus_public_ip": args.janus_public_ip,
+        "send_janus_keys": not args.no_janus_keys,
+        "beacon_interval": args.beacon_interval,
+        "finish_delay": args.finish_delay,
+        "manual_finish_delay": args.manual_finish_delay,
+        "duplicate_acks_until_clean_slate": args.duplicate_acks,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    options = options_from_arguments(build_argument_parser().parse_args(argv))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_fake_stream_point(**options))
+    return 0
