@@ -1,0 +1,180 @@
+"""``gencaster …``: the admin commands (serve, migrate, createuser, export-schema, …)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+
+from gencaster.settings import Settings, SettingsError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SCHEMA_FILE = Path("graphql") / "schema.graphql"
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    overrides = {
+        key: value
+        for key, value in vars(args).items()
+        if key in ("host", "port", "workers") and value is not None
+    }
+    return settings.with_changes(**overrides) if overrides else settings
+
+
+async def migrate_database(settings: Settings) -> list[str]:
+    """Apply every pending aerich migration; returns the versions applied."""
+    from aerich import Command as Aerich
+    from tortoise.context import TortoiseContext
+
+    from gencaster.db import tortoise_config
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # A context of its own, so an ORM set up earlier in this task cannot leak in.
+    with TortoiseContext():
+        async with Aerich(
+            tortoise_config(settings.database_url), app="models", location=str(MIGRATIONS_DIR)
+        ) as command:
+            return await command.upgrade(run_in_transaction=True)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    applied = asyncio.run(migrate_database(settings))
+    print("Applied: " + ", ".join(applied) if applied else "No migrations to apply")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from gencaster.app import create_app
+
+    if args.migrate:
+        asyncio.run(migrate_database(settings))
+    loader = AppLoader(factory=partial(create_app, settings))
+    app = loader.load()
+    single = settings.workers == 1
+    app.prepare(
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        single_process=single,
+        access_log=settings.debug,
+        debug=settings.debug,
+        motd=False,
+    )
+    if single:
+        Sanic.serve_single(primary=app)
+    else:
+        Sanic.serve(primary=app, app_loader=loader)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password (again): "):
+        raise ValueError("The passwords differ")
+    return first
+
+
+async def _create_user(settings: Settings, args: argparse.Namespace, password: str) -> None:
+    from tortoise import Tortoise
+
+    from gencaster.app import open_database
+    from gencaster.auth import create_user
+
+    await open_database(settings)
+    try:
+        await create_user(
+            username=args.username, password=password, is_staff=args.staff, email=args.email
+        )
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_createuser(args: argparse.Namespace, settings: Settings) -> int:
+    from gencaster.errors import GencasterError
+
+    try:
+        password = _read_password(args)
+        asyncio.run(_create_user(settings, args, password))
+    except (ValueError, GencasterError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    role = "staff user" if args.staff else "user"
+    print(f"Created {role} {args.username!r}")
+    return 0
+
+
+def schema_sdl() -> str:
+    from gencaster.schema import schema
+
+    return str(schema).strip() + "\n"
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    sdl = schema_sdl()
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(sdl)
+        print(f"Wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gencaster", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server (settings from GENCASTER_*)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    createuser = commands.add_parser("createuser", help="create a user (prompts for a password)")
+    createuser.add_argument("username")
+    createuser.add_argument("--staff", action="store_true", help="may use the editor API")
+    createuser.add_argument("--email", default="")
+    createuser.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    createuser.set_defaults(handler=cmd_createuser)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="a file, or - for stdout")
+    export.set_defaults(handler=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    handler: Command = args.handler
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

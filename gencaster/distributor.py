@@ -1,0 +1,127 @@
+"""GenCasterChannel: the one place that knows channel names and update messages.
+
+Writers call ``publish_*`` after their transaction has committed; subscriptions
+call ``subscribe`` and re-read what changed. Messages are small JSON objects
+carried as bytes by a ``Broker`` (Redis across processes, memory in one).
+A failed publish is logged and never fails the write that caused it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from gencaster.broker import Broker, BrokerError
+
+logger = logging.getLogger(__name__)
+
+MessageType = Literal[
+    "graph.update", "node.update", "streams.update", "stream_log.update", "instruction.update"
+]
+
+
+@dataclass(frozen=True)
+class Update:
+    """One update message: its type and its fields (uuids as strings)."""
+
+    type: MessageType
+    data: dict[str, Any]
+
+    @property
+    def uuid(self) -> str:
+        return self.data["uuid"]
+
+    def encode(self) -> bytes:
+        return json.dumps({"type": self.type, **self.data}).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Update:
+        payload = json.loads(raw)
+        message_type = payload.pop("type")
+        return cls(type=message_type, data=payload)
+
+
+def _text(value: UUID | str | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class GenCasterChannel:
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+
+    # Channel names: one per watched object, so subscribers hear only their own.
+    @staticmethod
+    def graph_channel(graph_uuid: UUID | str) -> str:
+        return f"graph:{graph_uuid}"
+
+    @staticmethod
+    def node_channel(node_uuid: UUID | str) -> str:
+        return f"node:{node_uuid}"
+
+    @staticmethod
+    def instruction_channel(instruction_uuid: UUID | str) -> str:
+        return f"instruction:{instruction_uuid}"
+
+    STREAMS_CHANNEL = "streams"
+    STREAM_LOGS_CHANNEL = "stream_logs"
+
+    async def _publish(self, channel: str, update: Update) -> None:
+        try:
+            await self.broker.publish(channel, update.encode())
+        except BrokerError:
+            logger.exception("Could not publish %s on %s", update.type, channel)
+
+    async def publish_graph_update(self, graph_uuid: UUID | str) -> None:
+        await self._publish(
+            self.graph_channel(graph_uuid), Update("graph.update", {"uuid": str(graph_uuid)})
+        )
+
+    async def publish_node_update(self, node_uuid: UUID | str, graph_uuid: UUID | str) -> None:
+        """A node changed: its own watchers and its graph's watchers hear of it."""
+        await self._publish(
+            self.node_channel(node_uuid), Update("node.update", {"uuid": str(node_uuid)})
+        )
+        await self.publish_graph_update(graph_uuid)
+
+    async def publish_streams_update(self, stream_uuid: UUID | str) -> None:
+        await self._publish(
+            self.STREAMS_CHANNEL, Update("streams.update", {"uuid": str(stream_uuid)})
+        )
+
+    async def publish_stream_log(
+        self,
+        log_uuid: UUID | str,
+        stream_uuid: UUID | str | None,
+        stream_point_uuid: UUID | str | None,
+    ) -> None:
+        data = {
+            "uuid": str(log_uuid),
+            "stream_uuid": _text(stream_uuid),
+            "stream_point_uuid": _text(stream_point_uuid),
+        }
+        await self._publish(self.STREAM_LOGS_CHANNEL, Update("stream_log.update", data))
+
+    async def publish_instruction_update(self, instruction_uuid: UUID | str, state: str) -> None:
+        data = {"uuid": str(instruction_uuid), "state": state}
+        await self._publish(
+            self.instruction_channel(instruction_uuid), Update("instruction.update", data)
+        )
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Update]]:
+        """Updates published on ``channel`` from now on, until the block exits."""
+        async with self.broker.subscribe(channel) as subscription:
+            yield _decoded(subscription)
+
+
+async def _decoded(subscription: AsyncIterator[bytes]) -> AsyncIterator[Update]:
+    async for raw in subscription:
+        try:
+            yield Update.decode(raw)
+        except (ValueError, KeyError, TypeError):
+            logger.warning("Dropped a malformed update message")

@@ -1,0 +1,140 @@
+"""What every resolver receives as ``info.context``: the caller, the services, loaders.
+
+A context is built per HTTP request and per WebSocket operation. Its loaders batch
+and cache reads for that one request, so resolving a graph with hundreds of nodes
+costs a fixed number of queries instead of one per node.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from aiodataloader import DataLoader
+from tortoise.models import Model
+
+from gencaster.errors import Unauthenticated
+from models import (
+    AudioCell,
+    AudioFile,
+    Edge,
+    Graph,
+    Node,
+    NodeDoor,
+    ScriptCell,
+    Stream,
+    StreamPoint,
+)
+
+if TYPE_CHECKING:
+    from gencaster.services import Services
+    from models import User
+
+
+class ByIdLoader(DataLoader):
+    """Loads rows of one model by primary key; a missing row loads as ``None``."""
+
+    def __init__(self, model: type[Model]) -> None:
+        super().__init__()
+        self.model = model
+
+    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[Model | None]:
+        rows = await self.model.filter(uuid__in=list(keys))
+        by_id = {row.pk: row for row in rows}
+        return [by_id.get(key) for key in keys]
+
+
+class ChildrenLoader(DataLoader):
+    """Loads the children of many parents in one query, grouped by the parent's id."""
+
+    def __init__(
+        self, model: type[Model], parent_field: str, sort_key: Callable[[Any], Any]
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.parent_field = parent_field
+        self.sort_key = sort_key
+
+    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[list[Model]]:
+        rows = await self.model.filter(**{f"{self.parent_field}__in": list(keys)})
+        grouped: dict[UUID, list[Model]] = defaultdict(list)
+        for row in rows:
+            grouped[_as_uuid(getattr(row, self.parent_field))].append(row)
+        return [sorted(grouped[key], key=self.sort_key) for key in keys]
+
+
+class EdgesByGraphLoader(DataLoader):
+    """Every edge whose out-door belongs to a node of the graph."""
+
+    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[list[Edge]]:
+        rows = await Edge.filter(out_node_door__node__graph_id__in=list(keys)).values(
+            "uuid", "in_node_door_id", "out_node_door_id", graph_id="out_node_door__node__graph_id"
+        )
+        grouped: dict[UUID, list[Edge]] = defaultdict(list)
+        for row in rows:
+            edge = Edge(
+                uuid=row["uuid"],
+                in_node_door_id=row["in_node_door_id"],
+                out_node_door_id=row["out_node_door_id"],
+            )
+            grouped[_as_uuid(row["graph_id"])].append(edge)
+        return [sorted(grouped[key], key=lambda edge: str(edge.uuid)) for key in keys]
+
+
+def _as_uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def door_sort_key(door: NodeDoor) -> tuple[bool, int, str]:
+    """Non-default doors first, then by order, then by name (the engine's order too)."""
+    return (door.is_default, door.order, door.name)
+
+
+def cell_sort_key(cell: ScriptCell) -> tuple[int, str]:
+    return (cell.cell_order, str(cell.uuid))
+
+
+@dataclass
+class Loaders:
+    graph: ByIdLoader = field(default_factory=lambda: ByIdLoader(Graph))
+    node: ByIdLoader = field(default_factory=lambda: ByIdLoader(Node))
+    node_door: ByIdLoader = field(default_factory=lambda: ByIdLoader(NodeDoor))
+    audio_cell: ByIdLoader = field(default_factory=lambda: ByIdLoader(AudioCell))
+    audio_file: ByIdLoader = field(default_factory=lambda: ByIdLoader(AudioFile))
+    stream: ByIdLoader = field(default_factory=lambda: ByIdLoader(Stream))
+    stream_point: ByIdLoader = field(default_factory=lambda: ByIdLoader(StreamPoint))
+    nodes_by_graph: ChildrenLoader = field(
+        default_factory=lambda: ChildrenLoader(Node, "graph_id", lambda n: (n.name, str(n.uuid)))
+    )
+    doors_by_node: ChildrenLoader = field(
+        default_factory=lambda: ChildrenLoader(NodeDoor, "node_id", door_sort_key)
+    )
+    cells_by_node: ChildrenLoader = field(
+        default_factory=lambda: ChildrenLoader(ScriptCell, "node_id", cell_sort_key)
+    )
+    edges_by_graph: EdgesByGraphLoader = field(default_factory=EdgesByGraphLoader)
+
+
+@dataclass
+class GraphQLContext:
+    services: Services
+    user: User | None = None
+    session_token: str | None = None
+    transport: str = "http"
+    loaders: Loaders = field(default_factory=Loaders)
+    # Set by authLogin/authLogout; the HTTP transport turns them into Set-Cookie.
+    new_session_token: str | None = None
+    end_session: bool = False
+    # The WebSocket operation this context belongs to (cleanup hooks), if any.
+    operation: Any = None
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.user and self.user.is_staff and self.user.is_active)
+
+    def require_staff(self) -> None:
+        if not self.is_staff:
+            raise Unauthenticated()

@@ -1,0 +1,197 @@
+"""The Mutation root of API.md; the rules live in ``gencaster.story_graph`` and friends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from graphene import Boolean, Field, List, NonNull, String
+
+from gencaster import auth
+from gencaster.engine.sandbox import InvalidPythonCode
+from gencaster.schema import inputs, types
+from gencaster.schema.queries import get_by_pk
+from gencaster.schema.scalars import UUID, Void
+from gencaster.streaming.variables import upsert_stream_variables
+from models import AudioFile
+
+
+def _editor(info: graphene.ResolveInfo) -> Any:
+    return info.context.services.editor
+
+
+def _invalid_code(error: InvalidPythonCode) -> types.InvalidPythonCode:
+    return types.InvalidPythonCode(
+        error_type=error.error_type, error_message=error.error_message, error_code=error.error_code
+    )
+
+
+class Mutation(graphene.ObjectType):
+    auth_login = Field(
+        NonNull(types.LoginRequestResponse),
+        username=NonNull(String),
+        password=NonNull(String),
+        description="Sets the session cookie",
+    )
+    auth_logout = Field(NonNull(Boolean), description="Ends the session server-side")
+    add_graph = Field(
+        NonNull(types.Graph),
+        graph_input=NonNull(inputs.AddGraphInput),
+        description='Also creates the entry node "Start" with its default doors',
+    )
+    update_graph = Field(
+        NonNull(types.Graph),
+        graph_input=NonNull(inputs.UpdateGraphInput),
+        graph_uuid=NonNull(UUID),
+    )
+    add_node = Field(Void, new_node=NonNull(inputs.NodeCreate))
+    update_node = Field(Void, node_update=NonNull(inputs.NodeUpdate))
+    delete_node = Field(Void, node_uuid=NonNull(UUID))
+    add_edge = Field(NonNull(types.Edge), new_edge=NonNull(inputs.EdgeInput))
+    delete_edge = Field(Void, edge_uuid=NonNull(UUID))
+    create_script_cells = Field(
+        inputs.id_list(types.ScriptCell),
+        script_cell_inputs=inputs.id_list(inputs.ScriptCellInputCreate),
+        node_uuid=NonNull(UUID),
+    )
+    update_script_cells = Field(
+        inputs.id_list(types.ScriptCell),
+        script_cell_inputs=inputs.id_list(inputs.ScriptCellInputUpdate),
+    )
+    delete_script_cell = Field(Void, script_cell_uuid=NonNull(UUID))
+    create_node_door = Field(
+        NonNull(types.NodeDoor),
+        node_door_input=NonNull(inputs.NodeDoorInputCreate),
+        node_uuid=NonNull(UUID),
+    )
+    update_node_door = Field(
+        NonNull(types.NodeDoorResponse),
+        node_door_input=NonNull(inputs.NodeDoorInputUpdate),
+        description="A door's type never changes; invalid code returns InvalidPythonCode",
+    )
+    delete_node_door = Field(
+        NonNull(Boolean),
+        node_door_uuid=NonNull(UUID),
+        description="Default doors are never deleted (false)",
+    )
+    update_audio_file = Field(
+        NonNull(types.AudioFile),
+        uuid=NonNull(UUID),
+        update_audio_file=NonNull(inputs.UpdateAudioFile),
+    )
+    create_update_stream_variable = Field(
+        inputs.id_list(types.StreamVariable),
+        stream_variables=NonNull(List(NonNull(inputs.StreamVariableInput))),
+        description="Upsert by (stream, key); streamToSc values must be numbers",
+    )
+
+    @staticmethod
+    async def resolve_auth_login(
+        root: Any, info: graphene.ResolveInfo, username: str, password: str
+    ) -> Any:
+        user = await auth.authenticate(username, password)
+        if user is None:
+            return types.LoginError(error_message="Wrong credentials")
+        context = info.context
+        await context.services.sessions.end(context.session_token)
+        context.new_session_token = await context.services.sessions.start(user)
+        context.user = user
+        return user
+
+    @staticmethod
+    async def resolve_auth_logout(root: Any, info: graphene.ResolveInfo) -> bool:
+        context = info.context
+        await context.services.sessions.end(context.session_token)
+        context.end_session = True
+        context.user = None
+        return True
+
+    @staticmethod
+    async def resolve_add_graph(root: Any, info: graphene.ResolveInfo, graph_input: Any) -> Any:
+        return await _editor(info).add_graph(graph_input)
+
+    @staticmethod
+    async def resolve_update_graph(
+        root: Any, info: graphene.ResolveInfo, graph_input: Any, graph_uuid: Any
+    ) -> Any:
+        return await _editor(info).update_graph(graph_uuid, graph_input)
+
+    @staticmethod
+    async def resolve_add_node(root: Any, info: graphene.ResolveInfo, new_node: Any) -> None:
+        await _editor(info).add_node(new_node)
+
+    @staticmethod
+    async def resolve_update_node(root: Any, info: graphene.ResolveInfo, node_update: Any) -> None:
+        await _editor(info).update_node(node_update)
+
+    @staticmethod
+    async def resolve_delete_node(root: Any, info: graphene.ResolveInfo, node_uuid: Any) -> None:
+        await _editor(info).delete_node(node_uuid)
+
+    @staticmethod
+    async def resolve_add_edge(root: Any, info: graphene.ResolveInfo, new_edge: Any) -> Any:
+        return await _editor(info).add_edge(new_edge.node_door_in_uuid, new_edge.node_door_out_uuid)
+
+    @staticmethod
+    async def resolve_delete_edge(root: Any, info: graphene.ResolveInfo, edge_uuid: Any) -> None:
+        await _editor(info).delete_edge(edge_uuid)
+
+    @staticmethod
+    async def resolve_create_script_cells(
+        root: Any, info: graphene.ResolveInfo, script_cell_inputs: list[Any], node_uuid: Any
+    ) -> Any:
+        return await _editor(info).create_script_cells(node_uuid, script_cell_inputs)
+
+    @staticmethod
+    async def resolve_update_script_cells(
+        root: Any, info: graphene.ResolveInfo, script_cell_inputs: list[Any]
+    ) -> Any:
+        return await _editor(info).update_script_cells(script_cell_inputs)
+
+    @staticmethod
+    async def resolve_delete_script_cell(
+        root: Any, info: graphene.ResolveInfo, script_cell_uuid: Any
+    ) -> None:
+        await _editor(info).delete_script_cell(script_cell_uuid)
+
+    @staticmethod
+    async def resolve_create_node_door(
+        root: Any, info: graphene.ResolveInfo, node_door_input: Any, node_uuid: Any
+    ) -> Any:
+        return await _editor(info).create_node_door(node_uuid, node_door_input)
+
+    @staticmethod
+    async def resolve_update_node_door(
+        root: Any, info: graphene.ResolveInfo, node_door_input: Any
+    ) -> Any:
+        result = await _editor(info).update_node_door(node_door_input)
+        if isinstance(result, InvalidPythonCode):
+            return _invalid_code(result)
+        return result
+
+    @staticmethod
+    async def resolve_delete_node_door(
+        root: Any, info: graphene.ResolveInfo, node_door_uuid: Any
+    ) -> bool:
+        return await _editor(info).delete_node_door(node_door_uuid)
+
+    @staticmethod
+    async def resolve_update_audio_file(
+        root: Any, info: graphene.ResolveInfo, uuid: Any, update_audio_file: Any
+    ) -> Any:
+        audio_file = await get_by_pk(AudioFile, uuid, "audio file")
+        changes = {key: value for key, value in update_audio_file.items() if value is not None}
+        audio_file.update_from_dict(changes)
+        await audio_file.save()
+        return audio_file
+
+    @staticmethod
+    async def resolve_create_update_stream_variable(
+        root: Any, info: graphene.ResolveInfo, stream_variables: list[Any]
+    ) -> Any:
+        services = info.context.services
+        return await upsert_stream_variables(
+            stream_variables,
+            limits=services.variable_limits,
+            send_to_sc=services.send_variable_to_sc,
+        )

@@ -1,0 +1,128 @@
+"""The Query root of API.md. Staff-only fields are guarded in ``permissions``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID as PyUUID
+
+import graphene
+from graphene import Field, NonNull
+from tortoise.expressions import Q
+
+from gencaster.errors import BadUserInput, NotFound
+from gencaster.schema import types
+from gencaster.schema.filters import (
+    AudioFileFilter,
+    GraphFilter,
+    OffsetPaginationInput,
+    StreamPointFilter,
+    apply_pagination,
+    filter_to_q,
+)
+from gencaster.schema.inputs import id_list
+from models import AudioFile, Graph, Node, StreamPoint, StreamVariable
+
+
+def parse_pk(pk: Any) -> PyUUID:
+    """``pk: ID!`` arguments are UUIDs; anything else is the caller's mistake."""
+    try:
+        return PyUUID(str(pk))
+    except ValueError as exc:
+        raise BadUserInput(f"{pk!r} is not a valid UUID") from exc
+
+
+async def get_by_pk(model: Any, pk: Any, what: str) -> Any:
+    row = await model.get_or_none(uuid=parse_pk(pk))
+    if row is None:
+        raise NotFound(f"No {what} with uuid {pk}")
+    return row
+
+
+def live_since(info: graphene.ResolveInfo) -> datetime:
+    window = info.context.services.settings.beacon_window_s
+    return datetime.now(UTC) - timedelta(seconds=window)
+
+
+def _graph_visibility(info: graphene.ResolveInfo, filters: Any) -> Q:
+    """Anonymous callers see public graphs, and any graph whose exact slug they name."""
+    if info.context.is_staff:
+        return Q()
+    visible = Q(public_visible=True)
+    slug = (filters or {}).get("slug_name") or {}
+    if slug.get("exact"):
+        visible |= Q(slug_name=slug["exact"])
+    return visible
+
+
+class Query(graphene.ObjectType):
+    graphs = Field(
+        id_list(types.Graph),
+        filters=GraphFilter(),
+        description="Anonymous callers see public graphs, or any graph by its exact slugName",
+    )
+    graph = Field(NonNull(types.Graph), pk=NonNull(graphene.ID))
+    nodes = Field(id_list(types.Node))
+    node = Field(NonNull(types.Node), pk=NonNull(graphene.ID))
+    audio_files = Field(
+        id_list(types.AudioFile),
+        filters=AudioFileFilter(),
+        pagination=OffsetPaginationInput(),
+        description="Newest first; pagination {offset: 0, limit: -1} returns all",
+    )
+    audio_file = Field(NonNull(types.AudioFile), pk=NonNull(graphene.ID))
+    stream_points = Field(
+        id_list(types.StreamPoint),
+        filters=StreamPointFilter(),
+        description="Only live points: their last beacon is within the beacon window",
+    )
+    stream_point = Field(NonNull(types.StreamPoint), pk=NonNull(graphene.ID))
+    stream_variable = Field(NonNull(types.StreamVariable), pk=NonNull(graphene.ID))
+    is_authenticated = Field(types.User, description="The logged-in user, or null")
+
+    @staticmethod
+    async def resolve_graphs(root: Any, info: graphene.ResolveInfo, filters: Any = None) -> Any:
+        query = Graph.filter(filter_to_q(filters, GraphFilter))
+        return await query.filter(_graph_visibility(info, filters)).order_by("name")
+
+    @staticmethod
+    async def resolve_graph(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:
+        return await get_by_pk(Graph, pk, "graph")
+
+    @staticmethod
+    async def resolve_nodes(root: Any, info: graphene.ResolveInfo) -> Any:
+        return await Node.all().order_by("name", "uuid")
+
+    @staticmethod
+    async def resolve_node(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:
+        return await get_by_pk(Node, pk, "node")
+
+    @staticmethod
+    async def resolve_audio_files(
+        root: Any, info: graphene.ResolveInfo, filters: Any = None, pagination: Any = None
+    ) -> Any:
+        query = AudioFile.filter(filter_to_q(filters, AudioFileFilter))
+        return await apply_pagination(query.order_by("-created_date", "uuid"), pagination)
+
+    @staticmethod
+    async def resolve_audio_file(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:
+        return await get_by_pk(AudioFile, pk, "audio file")
+
+    @staticmethod
+    async def resolve_stream_points(
+        root: Any, info: graphene.ResolveInfo, filters: Any = None
+    ) -> Any:
+        query = StreamPoint.filter(filter_to_q(filters, StreamPointFilter))
+        return await query.filter(last_live__gte=live_since(info)).order_by("host", "port")
+
+    @staticmethod
+    async def resolve_stream_point(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:
+        return await get_by_pk(StreamPoint, pk, "stream point")
+
+    @staticmethod
+    async def resolve_stream_variable(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:
+        return await get_by_pk(StreamVariable, pk, "stream variable")
+
+    @staticmethod
+    def resolve_is_authenticated(root: Any, info: graphene.ResolveInfo) -> Any:
+        return info.context.user

@@ -1,0 +1,158 @@
+"""The Subscription root of API.md.
+
+Each subscription listens on its channel *before* the first read, so no change
+between the read and the listening is lost; then it re-reads on every update.
+Loaders are renewed per event, so a re-read never sees a cached row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID as PyUUID
+
+import graphene
+from graphene import Field, Int, NonNull
+
+from gencaster.errors import BadUserInput, NotFound
+from gencaster.schema import types
+from gencaster.schema.context import Loaders
+from gencaster.schema.inputs import id_list
+from gencaster.schema.scalars import UUID
+from models import Graph, Node, Stream, StreamLog
+
+MAX_STREAMS_LIMIT = 1000
+
+
+def _channel(info: graphene.ResolveInfo) -> Any:
+    return info.context.services.channel
+
+
+def _fresh(info: graphene.ResolveInfo, value: Any) -> Any:
+    info.context.loaders = Loaders()
+    return value
+
+
+async def _watch_row(
+    info: graphene.ResolveInfo, model: Any, uuid: PyUUID, channel_name: str, what: str
+) -> AsyncIterator[Any]:
+    async with _channel(info).subscribe(channel_name) as updates:
+        row = await model.get_or_none(uuid=uuid)
+        if row is None:
+            raise NotFound(f"No {what} with uuid {uuid}")
+        yield _fresh(info, row)
+        async for _update in updates:
+            row = await model.get_or_none(uuid=uuid)
+            if row is None:  # deleted: the subscription has nothing left to show
+                return
+            yield _fresh(info, row)
+
+
+def _log_matches(log: StreamLog, stream_uuid: PyUUID | None, point_uuid: PyUUID | None) -> bool:
+    if stream_uuid is not None and log.stream_id != stream_uuid:
+        return False
+    return point_uuid is None or log.stream_point_id == point_uuid
+
+
+class Subscription(graphene.ObjectType):
+    graph = Field(
+        NonNull(types.Graph),
+        graph_uuid=NonNull(UUID),
+        description="The graph at once, then after every change to it or anything in it",
+    )
+    node = Field(
+        NonNull(types.Node),
+        node_uuid=NonNull(UUID),
+        description="The node at once, then after every change to it, its doors, cells or edges",
+    )
+    stream_info = Field(
+        NonNull(types.StreamInfoResponse),
+        graph_uuid=NonNull(UUID),
+        description="Attaches the caller to a stream of the graph and follows its engine",
+    )
+    stream_logs = Field(
+        NonNull(types.StreamLog),
+        stream_uuid=UUID(),
+        stream_point_uuid=UUID(),
+        description="Existing logs oldest first, then each new one",
+    )
+    streams = Field(
+        id_list(types.Stream),
+        limit=NonNull(Int, default_value=20),
+        description="The newest streams at once, then again after any stream changes",
+    )
+
+    @staticmethod
+    def subscribe_graph(root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID) -> Any:
+        channel = _channel(info).graph_channel(graph_uuid)
+        return _watch_row(info, Graph, graph_uuid, channel, "graph")
+
+    @staticmethod
+    def subscribe_node(root: Any, info: graphene.ResolveInfo, node_uuid: PyUUID) -> Any:
+        channel = _channel(info).node_channel(node_uuid)
+        return _watch_row(info, Node, node_uuid, channel, "node")
+
+    @staticmethod
+    async def subscribe_streams(
+        root: Any, info: graphene.ResolveInfo, limit: int = 20
+    ) -> AsyncIterator[list[Stream]]:
+        if not 0 < limit <= MAX_STREAMS_LIMIT:
+            raise BadUserInput(f"limit must be between 1 and {MAX_STREAMS_LIMIT}")
+        channel = _channel(info)
+        async with channel.subscribe(channel.STREAMS_CHANNEL) as updates:
+            yield _fresh(info, await Stream.all().order_by("-created_date").limit(limit))
+            async for _update in updates:
+                yield _fresh(info, await Stream.all().order_by("-created_date").limit(limit))
+
+    @staticmethod
+    async def subscribe_stream_logs(
+        root: Any,
+        info: graphene.ResolveInfo,
+        stream_uuid: PyUUID | None = None,
+        stream_point_uuid: PyUUID | None = None,
+    ) -> AsyncIterator[StreamLog]:
+        channel = _channel(info)
+        filters: dict[str, Any] = {}
+        if stream_uuid is not None:
+            filters["stream_id"] = stream_uuid
+        if stream_point_uuid is not None:
+            filters["stream_point_id"] = stream_point_uuid
+        async with channel.subscribe(channel.STREAM_LOGS_CHANNEL) as updates:
+            seen: set[PyUUID] = set()
+            for log in await StreamLog.filter(**filters).order_by("created_date", "uuid"):
+                seen.add(log.uuid)
+                yield _fresh(info, log)
+            async for update in updates:
+                log = await StreamLog.get_or_none(uuid=update.uuid)
+                if log is None or log.uuid in seen:
+                    continue
+                if _log_matches(log, stream_uuid, stream_point_uuid):
+                    yield _fresh(info, log)
+
+    @staticmethod
+    async def subscribe_stream_info(
+        root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID
+    ) -> AsyncIterator[Any]:
+        listening = info.context.services.listening
+        async for item in listening.listen(graph_uuid, info.context):
+            yield item
+
+    @staticmethod
+    def resolve_graph(root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID) -> Any:
+        return root
+
+    @staticmethod
+    def resolve_node(root: Any, info: graphene.ResolveInfo, node_uuid: PyUUID) -> Any:
+        return root
+
+    @staticmethod
+    def resolve_stream_info(root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID) -> Any:
+        return root
+
+    @staticmethod
+    def resolve_streams(root: Any, info: graphene.ResolveInfo, limit: int = 20) -> Any:
+        return root
+
+    @staticmethod
+    def resolve_stream_logs(root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+        return root

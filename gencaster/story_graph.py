@@ -1,0 +1,309 @@
+"""Editing story graphs: every rule of API.md's mutation table, in transactions.
+
+Each operation checks what it can before writing (so the client gets a clear
+error rather than an IntegrityError), writes inside one transaction, and
+publishes the update only after the commit. The database constraints stay the
+last line of defence against races; their violations become ``Conflict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Max
+from tortoise.transactions import in_transaction
+
+from gencaster.distributor import GenCasterChannel
+from gencaster.engine.sandbox import InvalidPythonCode, check_cell, check_expression
+from gencaster.errors import BadUserInput, Conflict, NotFound
+from models import (
+    AudioCell,
+    AudioFile,
+    CellType,
+    DoorType,
+    Edge,
+    Graph,
+    Node,
+    NodeDoor,
+    ScriptCell,
+)
+
+DEFAULT_DOOR_NAME = "default"
+ENTRY_NODE_NAME = "Start"
+
+
+def _present(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields the caller gave a value; ``null`` means "leave as is" for non-null columns."""
+    return {key: value for key, value in data.items() if value is not None}
+
+
+async def _get(model: Any, uuid: UUID, what: str) -> Any:
+    row = await model.get_or_none(uuid=uuid)
+    if row is None:
+        raise NotFound(f"No {what} with uuid {uuid}")
+    return row
+
+
+async def _graph_uuid_of_node(node_uuid: UUID) -> UUID:
+    node = await _get(Node, node_uuid, "node")
+    return node.graph_id
+
+
+async def _create_default_doors(node: Node) -> None:
+    for door_type in (DoorType.INPUT, DoorType.OUTPUT):
+        await NodeDoor.create(
+            node=node, door_type=door_type, name=DEFAULT_DOOR_NAME, is_default=True, order=0
+        )
+
+
+class StoryGraphEditor:
+    """The story-graph mutations; publishes through ``channel`` after each commit."""
+
+    def __init__(self, channel: GenCasterChannel) -> None:
+        self.channel = channel
+
+    # Graphs -------------------------------------------------------------------
+
+    async def _check_graph_names_free(
+        self, data: Mapping[str, Any], exclude: UUID | None = None
+    ) -> None:
+        for field, label in (("name", "name"), ("slug_name", "slug")):
+            if field not in data:
+                continue
+            query = Graph.filter(**{field: data[field]})
+            if exclude is not None:
+                query = query.exclude(uuid=exclude)
+            if await query.exists():
+                raise Conflict(f"A graph with the {label} {data[field]!r} exists already")
+
+    async def add_graph(self, data: Mapping[str, Any]) -> Graph:
+        values = _present(data)
+        if not values.get("slug_name", "").strip() or not values.get("name", "").strip():
+            raise BadUserInput("A graph needs a name and a slug name")
+        await self._check_graph_names_free(values)
+        try:
+            async with in_transaction():
+                graph = await Graph.create(**values)
+                entry = await Node.create(graph=graph, name=ENTRY_NODE_NAME, is_entry_node=True)
+                await _create_default_doors(entry)
+        except IntegrityError as exc:
+            raise Conflict("A graph with this name or slug exists already") from exc
+        await self.channel.publish_graph_update(graph.uuid)
+        return graph
+
+    async def update_graph(self, graph_uuid: UUID, data: Mapping[str, Any]) -> Graph:
+        graph = await _get(Graph, graph_uuid, "graph")
+        values = _present(data)
+        await self._check_graph_names_free(values, exclude=graph.uuid)
+        graph.update_from_dict(values)
+        try:
+            await graph.save()
+        except IntegrityError as exc:
+            raise Conflict("A graph with this name exists already") from exc
+        await self.channel.publish_graph_update(graph.uuid)
+        return graph
+
+    # Nodes --------------------------------------------------------------------
+
+    async def add_node(self, data: Mapping[str, Any]) -> Node:
+        values = _present(data)
+        graph = await _get(Graph, values.pop("graph_uuid"), "graph")
+        async with in_transaction():
+            node = await Node.create(graph=graph, **values)
+            await _create_default_doors(node)
+        await self.channel.publish_node_update(node.uuid, graph.uuid)
+        return node
+
+    async def update_node(self, data: Mapping[str, Any]) -> Node:
+        values = _present(data)
+        node = await _get(Node, values.pop("uuid"), "node")
+        node.update_from_dict(values)
+        await node.save()
+        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        return node
+
+    async def delete_node(self, node_uuid: UUID) -> None:
+        node = await _get(Node, node_uuid, "node")
+        if node.is_entry_node:
+            raise BadUserInput("The entry node of a graph cannot be deleted")
+        async with in_transaction():
+            audio_cells = await ScriptCell.filter(
+                node=node, audio_cell_id__isnull=False
+            ).values_list("audio_cell_id", flat=True)
+            await node.delete()
+            await AudioCell.filter(uuid__in=list(audio_cells)).delete()
+        await self.channel.publish_node_update(node.uuid, node.graph_id)
+
+    # Edges --------------------------------------------------------------------
+
+    async def add_edge(self, in_door_uuid: UUID, out_door_uuid: UUID) -> Edge:
+        in_door = await NodeDoor.get_or_none(uuid=in_door_uuid).select_related("node")
+        out_door = await NodeDoor.get_or_none(uuid=out_door_uuid).select_related("node")
+        if in_door is None or out_door is None:
+            raise NotFound("No node door with that uuid")
+        if in_door.door_type != DoorType.INPUT or out_door.door_type != DoorType.OUTPUT:
+            raise BadUserInput("An edge goes from an OUTPUT door to an INPUT door")
+        if in_door.node.graph_id != out_door.node.graph_id:
+            raise BadUserInput("An edge joins doors of the same graph")
+        if await Edge.filter(in_node_door=in_door, out_node_door=out_door).exists():
+            raise Conflict("This edge exists already")
+        try:
+            edge = await Edge.create(in_node_door=in_door, out_node_door=out_door)
+        except IntegrityError as exc:
+            raise Conflict("This edge exists already") from exc
+        await self._publish_nodes({in_door.node_id, out_door.node_id}, in_door.node.graph_id)
+        return edge
+
+    async def delete_edge(self, edge_uuid: UUID) -> None:
+        edge = await Edge.get_or_none(uuid=edge_uuid).select_related(
+            "in_node_door__node", "out_node_door"
+        )
+        if edge is None:
+            return
+        await edge.delete()
+        node_uuids = {edge.in_node_door.node_id, edge.out_node_door.node_id}
+        await self._publish_nodes(node_uuids, edge.in_node_door.node.graph_id)
+
+    async def _publish_nodes(self, node_uuids: set[UUID], graph_uuid: UUID) -> None:
+        for node_uuid in node_uuids:
+            await self.channel.publish_node_update(node_uuid, graph_uuid)
+
+    # Script cells -------------------------------------------------------------
+
+    async def create_script_cells(
+        self, node_uuid: UUID, inputs: Sequence[Mapping[str, Any]]
+    ) -> list[ScriptCell]:
+        node = await _get(Node, node_uuid, "node")
+        for data in inputs:
+            _check_cell_code(data.get("cell_type"), data.get("cell_code"))
+        async with in_transaction():
+            top = (
+                await ScriptCell.filter(node=node)
+                .annotate(top=Max("cell_order"))
+                .first()
+                .values_list("top", flat=True)
+            )
+            next_order = 0 if top is None else top + 1
+            cells = []
+            for data in inputs:
+                values = _present(data)
+                audio = values.pop("audio_cell", None)
+                if "cell_order" not in values:
+                    values["cell_order"] = next_order
+                next_order = max(next_order, values["cell_order"]) + 1
+                audio_cell = await _save_audio_cell(audio, None)
+                _require_audio(values["cell_type"], audio_cell)
+                cells.append(await ScriptCell.create(node=node, audio_cell=audio_cell, **values))
+        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        return cells
+
+    async def update_script_cells(self, inputs: Sequence[Mapping[str, Any]]) -> list[ScriptCell]:
+        cells = []
+        async with in_transaction():
+            for data in inputs:
+                cells.append(await self._update_script_cell(_present(data)))
+        nodes = await Node.filter(uuid__in=[cell.node_id for cell in cells])
+        for node in nodes:
+            await self.channel.publish_node_update(node.uuid, node.graph_id)
+        return cells
+
+    async def _update_script_cell(self, values: dict[str, Any]) -> ScriptCell:
+        if "uuid" not in values:
+            raise BadUserInput("Each script cell update needs the cell's uuid")
+        cell = await _get(ScriptCell, values.pop("uuid"), "script cell")
+        audio = values.pop("audio_cell", None)
+        cell_type = values.get("cell_type", cell.cell_type)
+        _check_cell_code(cell_type, values.get("cell_code", cell.cell_code))
+        if audio is not None:
+            cell.audio_cell = await _save_audio_cell(audio, cell.audio_cell_id)
+        _require_audio(cell_type, cell.audio_cell_id or audio)
+        cell.update_from_dict(values)
+        await cell.save()
+        return cell
+
+    async def delete_script_cell(self, cell_uuid: UUID) -> None:
+        cell = await _get(ScriptCell, cell_uuid, "script cell")
+        node = await Node.get(uuid=cell.node_id)
+        async with in_transaction():
+            await cell.delete()
+            if cell.audio_cell_id is not None:
+                await AudioCell.filter(uuid=cell.audio_cell_id).delete()
+        await self.channel.publish_node_update(node.uuid, node.graph_id)
+
+    # Doors --------------------------------------------------------------------
+
+    async def create_node_door(self, node_uuid: UUID, data: Mapping[str, Any]) -> NodeDoor:
+        node = await _get(Node, node_uuid, "node")
+        values = _present(data)
+        try:
+            check_expression(values.get("code", "True"))
+        except InvalidPythonCode as exc:
+            raise BadUserInput(f"Invalid door code:\n{exc.error_message}") from exc
+        door = await NodeDoor.create(node=node, is_default=False, **values)
+        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        return door
+
+    async def update_node_door(self, data: Mapping[str, Any]) -> NodeDoor | InvalidPythonCode:
+        """Returns the invalid-code report instead of saving when the code does not parse.
+
+        A door's type never changes (``doorType`` is accepted for compatibility),
+        so an update cannot break the one-default-door-per-type rule or an edge.
+        """
+        values = _present(data)
+        values.pop("door_type", None)
+        door = await _get(NodeDoor, values.pop("uuid"), "node door")
+        if "code" in values:
+            try:
+                check_expression(values["code"])
+            except InvalidPythonCode as exc:
+                return exc
+        door.update_from_dict(values)
+        await door.save()
+        node = await Node.get(uuid=door.node_id)
+        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        return door
+
+    async def delete_node_door(self, door_uuid: UUID) -> bool:
+        door = await _get(NodeDoor, door_uuid, "node door")
+        if door.is_default:
+            return False
+        node = await Node.get(uuid=door.node_id)
+        await door.delete()
+        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        return True
+
+
+def _check_cell_code(cell_type: Any, code: Any) -> None:
+    if cell_type != CellType.PYTHON or not isinstance(code, str):
+        return
+    try:
+        check_cell(code)
+    except InvalidPythonCode as exc:
+        raise BadUserInput(f"Invalid Python cell:\n{exc.error_message}") from exc
+
+
+def _require_audio(cell_type: Any, audio: Any) -> None:
+    if cell_type == CellType.AUDIO and audio is None:
+        raise BadUserInput("An AUDIO cell needs an audioCell with an audio file")
+
+
+async def _save_audio_cell(
+    data: Mapping[str, Any] | None, existing: UUID | None
+) -> AudioCell | None:
+    """Create or update the audio cell described by ``data``."""
+    if data is None:
+        return None
+    values = _present(data)
+    reference = values.pop("audio_file")
+    audio_file = await _get(AudioFile, reference["uuid"], "audio file")
+    target = values.pop("uuid", None) or existing
+    audio_cell = await AudioCell.get_or_none(uuid=target) if target else None
+    if audio_cell is None:
+        return await AudioCell.create(audio_file=audio_file, **values)
+    audio_cell.update_from_dict(values)
+    audio_cell.audio_file = audio_file
+    await audio_cell.save()
+    return audio_cell

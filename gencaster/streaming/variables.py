@@ -1,0 +1,103 @@
+"""Stream variables set by listeners (and by the engine).
+
+Listeners set variables anonymously over plain HTTP: knowing the stream's uuid
+(handed only to that stream's listeners) is the authorisation. So the number and
+size of variables per stream are bounded, and values meant for SuperCollider
+must be numbers with identifier keys: nothing a listener types reaches sclang as code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from gencaster.errors import BadUserInput, NotFound
+from models import Stream, StreamVariable
+
+IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+SendToSc = Callable[[Stream, str, float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class VariableLimits:
+    max_per_stream: int = 200
+    max_key_length: int = 255
+    max_value_bytes: int = 4096
+
+
+def sc_number(key: str, value: str) -> float:
+    """The number a variable sends to SuperCollider; refuses anything else."""
+    if not IDENTIFIER.match(key):
+        raise BadUserInput(f"{key!r} is not a plain identifier, so it cannot go to SuperCollider")
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise BadUserInput(f"The value of {key!r} must be a number to go to SuperCollider") from exc
+    if not math.isfinite(number):
+        raise BadUserInput(f"The value of {key!r} must be a finite number")
+    return number
+
+
+def _check_sizes(key: str, value: str, limits: VariableLimits) -> None:
+    if not key or len(key) > limits.max_key_length:
+        raise BadUserInput(f"A variable key needs 1 to {limits.max_key_length} characters")
+    if len(value.encode()) > limits.max_value_bytes:
+        raise BadUserInput(f"The value of {key!r} is larger than {limits.max_value_bytes} bytes")
+
+
+async def upsert_stream_variables(
+    inputs: Sequence[Mapping[str, Any]],
+    *,
+    limits: VariableLimits,
+    send_to_sc: SendToSc | None = None,
+) -> list[StreamVariable]:
+    """Create or update each (stream, key); all or nothing."""
+    checked = []
+    for data in inputs:
+        key, value = data["key"], data["value"]
+        _check_sizes(key, value, limits)
+        number = sc_number(key, value) if data.get("stream_to_sc") else None
+        checked.append((data, number))
+    streams: dict[Any, Stream] = {}
+    saved = []
+    async with in_transaction():
+        for data, _ in checked:
+            stream = streams.get(data["stream_uuid"]) or await _stream(data["stream_uuid"])
+            streams[data["stream_uuid"]] = stream
+            saved.append(await _upsert(stream, data, limits))
+    if send_to_sc is not None:
+        for (data, number), variable in zip(checked, saved, strict=True):
+            if number is not None:
+                await send_to_sc(streams[data["stream_uuid"]], variable.key, number)
+    return saved
+
+
+async def _stream(stream_uuid: Any) -> Stream:
+    stream = await Stream.get_or_none(uuid=stream_uuid)
+    if stream is None:
+        raise NotFound(f"No stream with uuid {stream_uuid}")
+    return stream
+
+
+async def _upsert(
+    stream: Stream, data: Mapping[str, Any], limits: VariableLimits
+) -> StreamVariable:
+    variable = (
+        await StreamVariable.filter(stream=stream, key=data["key"]).select_for_update().first()
+    )
+    if variable is None:
+        if await StreamVariable.filter(stream=stream).count() >= limits.max_per_stream:
+            raise BadUserInput(f"A stream holds at most {limits.max_per_stream} variables")
+        return await StreamVariable.create(
+            stream=stream, key=data["key"], value=data["value"], stream_to_sc=data["stream_to_sc"]
+        )
+    variable.value = data["value"]
+    variable.stream_to_sc = data["stream_to_sc"]
+    await variable.save(update_fields=["value", "stream_to_sc", "modified_date"])
+    return variable

@@ -1,0 +1,75 @@
+"""GraphQL over HTTP: GET, POST, GraphiQL and malformed requests."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.support.server import RunningServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_get_runs_queries(server: RunningServer):
+    async with httpx.AsyncClient() as http:
+        response = await http.get(
+            server.graphql_url, params={"query": "{ isAuthenticated { username } }"}
+        )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"isAuthenticated": None}}
+
+
+async def test_get_never_runs_mutations(server: RunningServer):
+    async with httpx.AsyncClient() as http:
+        response = await http.get(server.graphql_url, params={"query": "mutation { authLogout }"})
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert response.json()["data"] is None
+
+
+async def test_browsers_get_graphiql_served_locally(server: RunningServer):
+    async with httpx.AsyncClient() as http:
+        page = await http.get(server.graphql_url, headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "https://" not in page.text
+        for asset in ("graphiql.min.js", "graphiql.min.css"):
+            assert asset in page.text
+            start = page.text.index("/static/graphiql/")
+            assert start >= 0
+        script = await http.get(f"{server.url}/static/graphiql/graphiql.min.js")
+        assert script.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b"[]", "application/json"),
+        (json.dumps({"query": 5}).encode(), "application/json"),
+        (
+            json.dumps({"query": "{ isAuthenticated { username } }", "variables": "[1]"}).encode(),
+            "application/json",
+        ),
+        (b"query=x", "application/x-www-form-urlencoded"),
+    ],
+)
+async def test_malformed_requests_get_a_clear_400(
+    server: RunningServer, body: bytes, content_type: str
+):
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            server.graphql_url, content=body, headers={"Content-Type": content_type}
+        )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_syntax_and_validation_errors_have_codes(server: RunningServer):
+    async with httpx.AsyncClient() as http:
+        for query in ("{ graphs {", "{ noSuchField }"):
+            response = await http.post(server.graphql_url, json={"query": query})
+            assert response.status_code == 200
+            [error] = response.json()["errors"]
+            assert error["extensions"]["code"] == "BAD_USER_INPUT"
+            assert "Traceback" not in error["message"]

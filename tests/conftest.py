@@ -1,0 +1,79 @@
+"""Shared fixtures: real databases, a real server on a free port, real clients.
+
+``server`` is parametrised over SQLite and PostgreSQL; tests that use it run on
+both. One server per database serves a whole test session (on the session's
+event loop); tests create uniquely named data so they do not disturb each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from gencaster.auth import create_user
+from gencaster.cli import migrate_database
+from gencaster.settings import Settings
+from tests.support.databases import REDIS_URL, database
+from tests.support.graphql import GraphQLClient
+from tests.support.server import RunningServer, free_port, running_server
+
+STAFF_PASSWORD = "staff-password-123"
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def make_settings(tmp: Path, database_url: str, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "data_dir": tmp,
+        "database_url": database_url,
+        "osc_port": 0,
+        "secret_key": "test-secret-key",
+        "redis_prefix": f"gencaster-test-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+        "cors_origins": ("http://editor.example",),
+    }
+    values.update(changes)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", params=["sqlite", "postgres"])
+async def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningServer]:
+    tmp = tmp_path_factory.mktemp(f"server-{request.param}")
+    async with database(request.param, tmp) as url:
+        settings = make_settings(tmp, url)
+        await migrate_database(settings)
+        async with running_server(settings) as running:
+            yield running
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def anonymous(server: RunningServer) -> AsyncIterator[GraphQLClient]:
+    async with GraphQLClient(server.graphql_url) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def staff(server: RunningServer, unique: str) -> AsyncIterator[GraphQLClient]:
+    """A client logged in as a fresh staff user."""
+    username = f"staff-{unique}"
+    await create_user(username=username, password=STAFF_PASSWORD, is_staff=True)
+    async with GraphQLClient(server.graphql_url) as client:
+        result = await client.login(username, STAFF_PASSWORD)
+        assert result["__typename"] == "User", result
+        yield client
