@@ -1,0 +1,35 @@
+"""The Python sandbox for script cells, door conditions and markdown ``python`` tokens.
+
+Code is checked statically (``check_expression``, ``check_cell`` raise
+``InvalidPythonCode``), rewritten so attribute reads, calls, arithmetic, comparisons and
+formatting pass through run-time guards, and run against an allow-list of names under a
+``Budget`` of steps, time slices and sizes (a failure raises ``SandboxError``).
+"""
+
+from ._budget import Budget
+from ._compile import compile_code
+from ._errors import InvalidPythonCode, SandboxError
+from ._runner import CellContext, evaluate_expression, execute_statements, run_cell
+
+
+def check_expression(code: str) -> None:
+    """Raise ``InvalidPythonCode`` unless ``code`` is an allowed single expression."""
+    compile_code(code, "expression")
+
+
+def check_cell(code: str) -> None:
+    """Raise ``InvalidPythonCode`` unless ``code`` is an allowed cell (await/yield allowed)."""
+    compile_code(code, "cell")
+
+
+__all__ = [
+    "Budget",
+    "CellContext",
+    "InvalidPythonCode",
+    "SandboxError",
+    "check_cell",
+    "check_expression",
+    "evaluate_expression",
+    "execute_statements",
+    "run_cell",
+]

@@ -1,0 +1,213 @@
+"""Running compiled code: door expressions, markdown statements and script cells."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import inspect
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from gencaster.engine.frontend import (
+    Button,
+    ButtonType,
+    CallbackAction,
+    Checkbox,
+    Dialog,
+    Input,
+    Text,
+)
+
+from ._budget import Budget, Meter
+from ._compile import CELL_FUNCTION, FILENAMES, Mode, compile_code
+from ._errors import SandboxError, Violation, describe_failure
+from ._guards import Guards
+from ._namespaces import (
+    DATETIME,
+    MAX_KEY_CHARS,
+    TIME,
+    Printer,
+    VarsProxy,
+    asyncio_namespace,
+    random_namespace,
+)
+
+_BUILTIN_NAMES = """int float str bool len range list dict tuple set min max abs round sum sorted
+    enumerate zip reversed any all isinstance chr ord repr
+    Exception ValueError TypeError KeyError IndexError ZeroDivisionError"""
+_SHARED_NAMES: dict[str, object] = {
+    **{kind.__name__: kind for kind in (Dialog, Text, Button, Checkbox, Input)},
+    "ButtonType": ButtonType,
+    "CallbackAction": CallbackAction,
+    "time": TIME,
+    "datetime": DATETIME,
+    "timedelta": timedelta,
+    **{name: getattr(builtins, name) for name in _BUILTIN_NAMES.split()},
+}
+
+
+@dataclass
+class CellContext:
+    """What a cell may reach beyond its own code; the engine fills it for one stream."""
+
+    variables: dict[str, Any]
+    wait_for_stream_variable: Callable[[str, float], Awaitable[str | None]]
+    log: Callable[[str], None]
+    budget: Budget = field(default_factory=Budget)
+
+
+class _Run:
+    """One execution: its meter, guards and the names its code sees."""
+
+    def __init__(self, mode: Mode, budget: Budget, log: Callable[[str], None] | None) -> None:
+        self.filename = FILENAMES[mode]
+        self.meter = Meter(budget)
+        self.guards = Guards(self.meter)
+        self.printer = Printer(log, budget, self.guards.text)
+        self.cancelled = False
+
+    def namespace(
+        self, variables: dict[str, Any], cell: CellContext | None = None
+    ) -> dict[str, Any]:
+        budget = self.meter.budget
+        names: dict[str, object] = {
+            **_SHARED_NAMES,
+            "vars": VarsProxy(variables, budget),
+            "random": random_namespace(budget),
+            "print": self.printer,
+        }
+        if cell is not None:
+            names["asyncio"] = asyncio_namespace(budget, self.suspend)
+            names["wait_for_stream_variable"] = self._waiter(cell)
+        return {"__builtins__": names, **self.guards.helpers()}
+
+    def _waiter(self, cell: CellContext) -> Callable[..., Awaitable[str | None]]:
+        limit = self.meter.budget.max_sleep_seconds
+
+        # The parameter is named as cells call it: wait_for_stream_variable("x", timeout=10).
+        async def wait_for_stream_variable(name: str, timeout: float = 60.0) -> str | None:  # noqa: ASYNC109
+            if not isinstance(name, str) or not 0 < len(name) <= MAX_KEY_CHARS:
+                raise TypeError(
+                    f"the variable name must be text of 1 to {MAX_KEY_CHARS} characters"
+                )
+            if not isinstance(timeout, int | float):
+                raise TypeError("timeout must be a number of seconds")
+            timeout = min(max(float(timeout), 0.0), limit)
+            return await self.suspend(cell.wait_for_stream_variable(name, timeout))
+
+        return wait_for_stream_variable
+
+    async def suspend(self, awaitable: Awaitable[Any]) -> Any:
+        """Time spent waiting does not count: a new slice starts when the code resumes."""
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        finally:
+            self.meter.start_slice()
+
+    def error(self, exc: BaseException) -> BaseException:
+        """The one-line ``SandboxError`` for a failure (a cancellation stays one)."""
+        if self.cancelled:
+            return asyncio.CancelledError()
+        return SandboxError(describe_failure(exc, self.filename))
+
+
+def evaluate_expression(
+    code: str,
+    variables: dict[str, Any],
+    *,
+    budget: Budget | None = None,
+    log: Callable[[str], None] | None = None,
+) -> object:
+    """Evaluate a door condition or ``python`` token; blocks for at most one time slice."""
+    compiled = compile_code(code, "expression")
+    run = _Run("expression", budget or Budget(), log)
+    namespace = run.namespace(variables)
+    try:
+        result = eval(compiled, namespace)
+        run.meter.check_breach()
+    except (Exception, Violation) as exc:
+        raise run.error(exc) from exc
+    return result
+
+
+def execute_statements(
+    code: str,
+    variables: dict[str, Any],
+    *,
+    budget: Budget | None = None,
+    log: Callable[[str], None] | None = None,
+) -> None:
+    """Run statements (a ``python_exec`` token) that may change ``variables``; no awaiting."""
+    compiled = compile_code(code, "statements")
+    run = _Run("statements", budget or Budget(), log)
+    namespace = run.namespace(variables)
+    try:
+        exec(compiled, namespace)
+        run.meter.check_breach()
+    except (Exception, Violation) as exc:
+        raise run.error(exc) from exc
+
+
+async def run_cell(code: str, context: CellContext) -> AsyncIterator[Dialog]:
+    """Run a script cell, yielding each ``Dialog`` it yields; raise ``SandboxError`` on failure.
+
+    Close it with ``contextlib.aclosing`` so the cell's own cleanup runs in the caller's task.
+    """
+    compiled = compile_code(code, "cell")
+    run = _Run("cell", context.budget, context.log)
+    namespace = run.namespace(context.variables, cell=context)
+    exec(compiled, namespace)  # only defines the cell function; none of its code runs yet
+    body = namespace[CELL_FUNCTION]()
+    if not inspect.isasyncgen(body):
+        await _step(run, body)
+        return
+    try:
+        while (item := await _step(run, anext(body))) is not _FINISHED:
+            if item is not None:  # a bare ``yield`` sends nothing
+                yield item
+    finally:
+        await _close(run, body)
+
+
+_FINISHED: Any = object()
+
+
+async def _step(run: _Run, step: Awaitable[Any]) -> Any:
+    """Resume the cell until its next ``yield`` (or its end) within a fresh time slice."""
+    run.meter.start_slice()
+    try:
+        item = await step
+    except StopAsyncIteration:
+        item = _FINISHED
+    except (Exception, Violation) as exc:
+        raise run.error(exc) from exc
+    if run.meter.breach is not None:  # swallowed by the cell, e.g. with ``finally: return``
+        raise run.error(Violation(run.meter.breach))
+    if item is None or item is _FINISHED:
+        return item
+    if not isinstance(item, Dialog):
+        raise SandboxError(f"a cell may only yield Dialog objects, not {type(item).__name__}")
+    return _checked(item)
+
+
+def _checked(dialog: Dialog) -> Dialog:
+    """Build the dialog anew: the cell may have changed its lists after building it."""
+    try:
+        content = [replace(item) for item in dialog.content]
+        buttons = [replace(button) for button in dialog.buttons]
+        return Dialog(dialog.title, content, buttons)
+    except (TypeError, ValueError) as exc:
+        raise SandboxError(f"invalid dialog: {exc}") from exc
+
+
+async def _close(run: _Run, body: AsyncGenerator[Any, None]) -> None:
+    """Run the cell's ``finally`` blocks; a failure there is no longer anyone's business."""
+    run.meter.start_slice()
+    with suppress(Exception, Violation):
+        await body.aclose()

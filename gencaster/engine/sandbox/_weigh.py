@@ -1,0 +1,73 @@
+"""Estimates how big a value is, without building its text.
+
+``str([s] * n)`` is tiny to build but huge to print, and sorting or comparing lists of
+long strings costs far more than their length suggests. So before formatting, sorting or
+comparing, the guards weigh the value, counting shared objects once per reference and
+stopping as soon as the limit is passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+from ._errors import Violation
+
+_CONTAINERS = (list, tuple, set, frozenset)
+_OPAQUE_WEIGHT = 40  # floats, dates, enums, None: their text is short
+_TICK_EVERY = 1024
+
+
+def weigh(value: object, limit: int, tick: Callable[[], bool], *, as_text: bool) -> int:
+    """Return the weight of ``value`` (about its ``repr`` length); raise past ``limit``."""
+    if type(value) is str:
+        total = len(value)
+        if total > limit:
+            raise Violation(f"value too large to use here ({total} > {limit})")
+        return total
+    total = 0
+    pending: list[object] = [value]
+    visited = 0
+    while pending:
+        item = pending.pop()
+        visited += 1
+        if visited % _TICK_EVERY == 0:
+            tick()
+        total += _own_weight(item, as_text)
+        if total > limit:
+            raise Violation(f"value too large to use here (over {limit})")
+        pending.extend(_children(item))
+    return total
+
+
+def _own_weight(item: object, as_text: bool) -> int:
+    kind = type(item)
+    if kind is str:
+        assert isinstance(item, str)
+        if not as_text:
+            return len(item) + 1
+        # Nested strings print as repr: quotes, escapes up to \U0001xxxx.
+        return 2 * len(item) + 2 if item.isprintable() else 10 * len(item) + 2
+    if kind is bytes:
+        assert isinstance(item, bytes)
+        return 4 * len(item) + 3
+    if kind is int:
+        assert isinstance(item, int)
+        return item.bit_length() // 3 + 2
+    if kind in _CONTAINERS or isinstance(item, Mapping):
+        return 2 + 2 * len(item)  # type: ignore[arg-type]
+    return _OPAQUE_WEIGHT
+
+
+def _children(item: object) -> list[object]:
+    kind = type(item)
+    if kind in _CONTAINERS:
+        return list(item)  # type: ignore[call-overload]
+    if kind is dict:
+        assert isinstance(item, dict)
+        return [*item.keys(), *item.values()]
+    if isinstance(item, Mapping):
+        return [*item.keys(), *item.values()]
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        return [getattr(item, field.name) for field in dataclasses.fields(item)]
+    return []
