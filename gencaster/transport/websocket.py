@@ -1,0 +1,266 @@
+"""GraphQL over WebSocket for Sanic: the only part of the WS transport that imports Sanic.
+
+Sanic's router keeps one handler per path and method, and a WebSocket upgrade is a
+GET, so the upgrade cannot have a route of its own beside ``GET /graphql``. Instead
+``register_websocket`` adds one route for the path that sends upgrade requests to the
+WebSocket endpoint and every other request to the HTTP handler. The endpoint picks
+the subprotocol at the handshake and hands the socket to exactly one handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import suppress
+from inspect import isawaitable
+from typing import Any
+
+import graphene
+from sanic import Request, Sanic
+from sanic.exceptions import ServerError, WebsocketClosed
+from sanic.response import HTTPResponse, text
+from sanic.server.websockets.impl import WebsocketImplProtocol
+from websockets.exceptions import ConnectionClosed
+
+from gencaster.transport.ws import graphql_transport_ws, graphql_ws
+from gencaster.transport.ws.adapter import ConnectionInfo, InvalidFrame, SocketClosed
+from gencaster.transport.ws.closecodes import CloseCode
+from gencaster.transport.ws.graphql_transport_ws import GraphQLTransportWSHandler
+from gencaster.transport.ws.graphql_ws import GraphQLWSHandler
+from gencaster.transport.ws.operation import ContextFactory, OnConnect, SocketSettings
+from gencaster.transport.ws.registry import TaskSet
+
+logger = logging.getLogger(__name__)
+
+SUBPROTOCOLS = (graphql_transport_ws.PROTOCOL, graphql_ws.PROTOCOL)
+OriginCheck = Callable[[Request], bool]
+Handler = GraphQLTransportWSHandler | GraphQLWSHandler
+
+
+def _cancel_requested() -> bool:
+    """True if someone cancelled the current task, as opposed to a CancelledError raised by hand."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+class SanicSocket:
+    """Sanic's websocket as a ``SocketAdapter``."""
+
+    def __init__(self, websocket: WebsocketImplProtocol) -> None:
+        self._websocket = websocket
+
+    async def iter_json(self) -> AsyncIterator[object]:
+        while True:
+            try:
+                data = await self._websocket.recv()
+            except (ConnectionClosed, WebsocketClosed):
+                return
+            except asyncio.CancelledError:
+                if _cancel_requested():
+                    raise
+                return  # Sanic's recv() raises CancelledError when the peer's close frame arrives
+            if data is None:
+                continue
+            if not isinstance(data, str):
+                yield InvalidFrame("WebSocket message type must be text")
+                continue
+            try:
+                yield json.loads(data)
+            except ValueError:
+                yield InvalidFrame("Invalid message received")
+
+    async def send_json(self, message: Mapping[str, Any]) -> None:
+        try:
+            await self._websocket.send(json.dumps(message))
+        except (ConnectionClosed, WebsocketClosed, ServerError) as error:
+            raise SocketClosed from error
+
+    async def close(self, code: int, reason: str) -> None:
+        with suppress(ConnectionClosed, WebsocketClosed):
+            await self._websocket.close(code, reason)
+
+
+def disable_nagle(request: Request) -> None:
+    """Send small frames at once.
+
+    Sanic binds its listening socket with ``proto=0``, so asyncio's own TCP_NODELAY
+    (which checks ``proto == IPPROTO_TCP``) skips the accepted sockets. A socket then
+    holds a ``data`` frame back until the client's delayed ACK of the ``ka`` before it,
+    some 40 ms later.
+    """
+    sock = request.transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+async def accept(request: Request, subprotocol: str | None) -> SanicSocket:
+    """Complete the handshake, choosing ``subprotocol`` (or none, to close with 4406)."""
+    disable_nagle(request)
+    protocol = request.transport.get_protocol()
+    websocket = await protocol.websocket_handshake(request, [subprotocol] if subprotocol else None)
+    return SanicSocket(websocket)
+
+
+def is_websocket_upgrade(request: Request) -> bool:
+    return request.headers.getone("upgrade", "").lower() == "websocket"
+
+
+def offered_subprotocols(request: Request) -> list[str]:
+    values = request.headers.getall("sec-websocket-protocol", [])
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def choose_subprotocol(offered: Sequence[str]) -> str | None:
+    """The client's first choice among the ones we speak."""
+    return next((name for name in offered if name in SUBPROTOCOLS), None)
+
+
+def connection_info(request: Request, subprotocol: str) -> ConnectionInfo:
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    cookies = {name: request.cookies.get(name) for name in request.cookies}
+    return ConnectionInfo(
+        subprotocol=subprotocol,
+        headers=headers,
+        cookies={name: value for name, value in cookies.items() if value is not None},
+    )
+
+
+class GraphQLWebSocketEndpoint:
+    """Accepts GraphQL sockets on one route and owns one task per socket."""
+
+    def __init__(
+        self,
+        *,
+        settings: SocketSettings,
+        check_origin: OriginCheck,
+        keepalive_interval: float | None = 12.0,
+        init_timeout: float = 3.0,
+    ) -> None:
+        self.settings = settings
+        self.check_origin = check_origin
+        self.keepalive_interval = keepalive_interval
+        self.init_timeout = init_timeout
+        self.connections = TaskSet()
+        self._handlers: set[Handler] = set()
+
+    @property
+    def live_connections(self) -> int:
+        return len(self.connections)
+
+    @property
+    def live_operations(self) -> int:
+        """Operation tasks not yet finished, over all sockets."""
+        return sum(handler.operations.pending_tasks for handler in self._handlers)
+
+    async def serve(self, request: Request) -> HTTPResponse | None:
+        """Handle one upgrade request for the whole life of its socket."""
+        if not self.check_origin(request):
+            return text("Forbidden", status=403)
+        subprotocol = choose_subprotocol(offered_subprotocols(request))
+        adapter = await accept(request, subprotocol)
+        if subprotocol is None:
+            await adapter.close(CloseCode.SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")
+            return None
+        handler = self._handler(subprotocol, adapter, connection_info(request, subprotocol))
+        await self._hold(handler, adapter)
+        return None
+
+    async def _hold(self, handler: Handler, adapter: SanicSocket) -> None:
+        """Run the handler in an owned task, so that shutdown() can end it and wait."""
+        task = self.connections.start(self._run(handler), name="graphql-socket")
+        try:
+            await task
+        except asyncio.CancelledError:
+            if _cancel_requested():
+                raise  # the peer went away and Sanic cancelled this request
+            # shutdown() cancelled the socket's task. Like Sanic's own websocket handler,
+            # end the request here, so Sanic writes no HTTP error onto an upgraded socket.
+            await adapter.close(CloseCode.GOING_AWAY, "Server shutting down")
+            return
+        except Exception:
+            # A handler bug: the task's done-callback has logged it; Sanic must not try
+            # to answer an upgraded socket with an HTTP error page.
+            await adapter.close(CloseCode.INTERNAL_SERVER_ERROR, "Internal server error")
+            return
+        await adapter.close(CloseCode.NORMAL, "")
+
+    async def shutdown(self, app: Sanic) -> None:
+        """``before_server_stop``: end every operation while the database is still open."""
+        await self.connections.cancel_all()
+
+    def _handler(self, subprotocol: str, adapter: SanicSocket, info: ConnectionInfo) -> Handler:
+        if subprotocol == graphql_transport_ws.PROTOCOL:
+            return GraphQLTransportWSHandler(
+                adapter, info, self.settings, init_timeout=self.init_timeout
+            )
+        return GraphQLWSHandler(
+            adapter, info, self.settings, keepalive_interval=self.keepalive_interval
+        )
+
+    async def _run(self, handler: Handler) -> None:
+        self._handlers.add(handler)
+        try:
+            await handler.handle()
+        finally:
+            self._handlers.discard(handler)
+
+
+def register_websocket(
+    app: Sanic,
+    path: str,
+    *,
+    schema: graphene.Schema,
+    context_factory: ContextFactory,
+    on_connect: OnConnect,
+    check_origin: OriginCheck,
+    keepalive_interval: float | None = 12.0,
+    init_timeout: float = 3.0,
+    max_operations: int = 100,
+    http_handler: Callable[..., Any] | None = None,
+    http_methods: Sequence[str] = ("GET", "POST"),
+    name: str | None = None,
+) -> GraphQLWebSocketEndpoint:
+    """Serve GraphQL over WebSocket on ``path``, and ``http_handler`` on the same path.
+
+    This registers the path's only route: pass the HTTP view here instead of calling
+    ``app.add_route`` for the same path. Without ``http_handler`` a plain request gets
+    426 Upgrade Required. The endpoint's sockets are closed at ``before_server_stop``;
+    the endpoint is also kept as ``app.ctx.graphql_websocket``.
+    """
+    settings = SocketSettings(
+        schema=schema,
+        context_factory=context_factory,
+        on_connect=on_connect,
+        max_operations=max_operations,
+    )
+    endpoint = GraphQLWebSocketEndpoint(
+        settings=settings,
+        check_origin=check_origin,
+        keepalive_interval=keepalive_interval,
+        init_timeout=init_timeout,
+    )
+
+    async def graphql_route(request: Request, *args: Any, **kwargs: Any) -> Any:
+        if is_websocket_upgrade(request):
+            return await endpoint.serve(request)
+        if http_handler is None:
+            return text("Upgrade Required", status=426, headers={"Upgrade": "websocket"})
+        response = http_handler(request, *args, **kwargs)
+        return await response if isawaitable(response) else response
+
+    # Sanic's own marker for websocket routes: it lets the handler return None once
+    # the socket has been upgraded, instead of failing with "Invalid response type".
+    graphql_route.is_websocket = True  # type: ignore[attr-defined]
+    app.enable_websocket()
+    methods = list(http_methods) if http_handler is not None else ["GET"]
+    app.add_route(graphql_route, path, methods=methods, name=name)
+    app.register_listener(endpoint.shutdown, "before_server_stop")
+    app.ctx.graphql_websocket = endpoint  # live counts for tests and diagnostics
+    return endpoint

@@ -1,0 +1,137 @@
+"""Run one GraphQL operation for either subprotocol.
+
+The handlers differ only in words (``next`` against ``data``), so they hand a
+``ResultSink`` to ``run_operation`` and keep the executing, streaming and error
+mapping here, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing, nullcontext
+from dataclasses import dataclass
+from functools import partial
+from inspect import isawaitable
+from typing import Any, Protocol
+
+import graphene
+from graphql.error import GraphQLError
+from graphql.execution import ExecutionResult, MapAsyncIterator
+
+from gencaster.transport.execution import GraphQLRequest, execute_request, format_result
+from gencaster.transport.ws.adapter import ConnectionInfo, SocketClosed
+from gencaster.transport.ws.registry import FinalMessage, OperationScope
+
+ContextFactory = Callable[[ConnectionInfo, OperationScope], Awaitable[Any]]
+OnConnect = Callable[[ConnectionInfo], Awaitable[bool | dict[str, Any]]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SocketSettings:
+    """What both subprotocol handlers need besides the socket itself.
+
+    ``on_connect`` returns False to refuse ``connection_init``, True to accept it, or
+    a dict to accept it with that ``connection_ack`` payload.
+    """
+
+    schema: graphene.Schema
+    context_factory: ContextFactory
+    on_connect: OnConnect
+    max_operations: int = 100
+
+
+class ResultSink(Protocol):
+    """One protocol's words for the three things an operation can say."""
+
+    async def send_result(self, operation_id: str, payload: dict[str, Any]) -> None: ...
+
+    async def send_errors(self, operation_id: str, errors: Sequence[GraphQLError]) -> None: ...
+
+    async def send_complete(self, operation_id: str) -> None: ...
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """True when the operation never ran (parse or validation errors carry no path)."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
+def as_graphql_error(error: Exception) -> GraphQLError:
+    """Wrap an exception from a subscription stream; format_error masks unknown ones."""
+    if isinstance(error, GraphQLError):
+        return error
+    return GraphQLError(str(error), original_error=error)
+
+
+async def _mapped(
+    source: AsyncIterator[Any], callback: Callable[[Any], Any]
+) -> AsyncGenerator[ExecutionResult, None]:
+    closing = aclosing(source) if hasattr(source, "aclose") else nullcontext(source)
+    async with closing:
+        async for payload in source:
+            result = callback(payload)
+            yield await result if isawaitable(result) else result
+
+
+def stream_in_task(stream: AsyncIterator[ExecutionResult]) -> AsyncGenerator[ExecutionResult]:
+    """Step the resolver's source stream in the calling task.
+
+    graphql-core's ``MapAsyncIterator`` runs each step of the source in a new task, so
+    a cancelled subscription would run the resolver's ``finally`` in that helper task,
+    after its owner had already gone. Mapping here keeps it in the operation task.
+    """
+    if isinstance(stream, MapAsyncIterator):
+        return _mapped(stream.iterator, stream.callback)
+    return _mapped(stream, lambda result: result)
+
+
+async def run_operation(
+    scope: OperationScope,
+    *,
+    request: GraphQLRequest,
+    connection: ConnectionInfo,
+    settings: SocketSettings,
+    sink: ResultSink,
+) -> FinalMessage | None:
+    """Execute ``request``, send its results and return the last message to send."""
+    operation_id = scope.operation_id
+    try:
+        context = await settings.context_factory(connection, scope)
+        result = await execute_request(settings.schema, request, context)
+        if isinstance(result, ExecutionResult):
+            if is_request_error(result):
+                return partial(sink.send_errors, operation_id, result.errors or [])
+            await sink.send_result(operation_id, format_result(result))
+            return partial(sink.send_complete, operation_id)
+        async with aclosing(stream_in_task(result)) as stream:
+            async for item in stream:
+                await sink.send_result(operation_id, format_result(item))
+    except SocketClosed:
+        return None
+    except Exception as error:
+        # Top of the operation: an error ends this operation, never the socket.
+        return partial(sink.send_errors, operation_id, [as_graphql_error(error)])
+    return partial(sink.send_complete, operation_id)
+
+
+class InvalidPayload(ValueError):
+    """An operation payload of the wrong shape; the message says which field."""
+
+
+def request_from_payload(payload: object) -> GraphQLRequest:
+    """Read ``{query, variables, operationName}`` as both subprotocols send it."""
+    if not isinstance(payload, dict):
+        raise InvalidPayload("payload must be an object")
+    query = payload.get("query")
+    variables = payload.get("variables")
+    operation_name = payload.get("operationName")
+    if not isinstance(query, str):
+        raise InvalidPayload("payload.query must be a string")
+    if variables is not None and not isinstance(variables, dict):
+        raise InvalidPayload("payload.variables must be an object or null")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise InvalidPayload("payload.operationName must be a string or null")
+    return GraphQLRequest(query=query, variables=variables, operation_name=operation_name)

@@ -1,0 +1,178 @@
+"""Owned tasks for the WebSocket transport: one registry of operations per socket.
+
+Both subprotocol handlers keep their operations here, so starting, stopping and
+shutting down behave the same whatever the wire says: every operation task has an
+owner, leaves the registry exactly once, and runs its cleanups exactly once, in its
+own task, however it ends (completion, error, stop, socket loss or cancellation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import suppress
+from functools import partial
+from typing import Any
+
+from gencaster.transport.ws.adapter import SocketClosed
+
+logger = logging.getLogger(__name__)
+
+Cleanup = Callable[[], Awaitable[None]]
+FinalMessage = Callable[[], Awaitable[None]]
+OperationRunner = Callable[["OperationScope"], Awaitable[FinalMessage | None]]
+
+
+class DuplicateOperation(KeyError):
+    """An operation with this id is still running on the socket."""
+
+
+class OperationScope:
+    """Lets resolvers attach cleanup to the operation that runs them.
+
+    Side effects such as listener counts belong to the operation, not to the socket:
+    a callback added here runs once when the operation ends, however it ends.
+    """
+
+    def __init__(self, operation_id: str) -> None:
+        self.operation_id = operation_id
+        self._cleanups: list[Cleanup] = []
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def add_cleanup(self, callback: Cleanup) -> None:
+        if self._closed:
+            raise RuntimeError(f"operation {self.operation_id!r} has already ended")
+        self._cleanups.append(callback)
+
+    async def close(self) -> None:
+        """Run the cleanups, newest first; a failing one is logged and the rest still run."""
+        # The flag is set before any await, so a second call finds nothing to do.
+        self._closed = True
+        while self._cleanups:
+            callback = self._cleanups.pop()
+            try:
+                await callback()
+            except Exception:
+                logger.exception("Cleanup of operation %r failed", self.operation_id)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        logger.error("Task %s failed", task.get_name(), exc_info=error)
+
+
+async def _wait_for(tasks: set[asyncio.Task[Any]]) -> None:
+    # asyncio.wait neither raises a task's exception nor cancels the tasks when the
+    # waiter itself is cancelled, so a shutdown that is cancelled again still propagates.
+    if tasks:
+        await asyncio.wait(tasks)
+
+
+class TaskSet:
+    """Tasks with one owner: each logs its failure and leaves the set when it ends."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def start(self, coroutine: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        _log_failure(task)
+
+    async def cancel_all(self) -> None:
+        """Cancel every task once and wait until all of them have finished."""
+        tasks = set(self._tasks)
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await _wait_for(tasks)
+
+
+class OperationRegistry:
+    """The live operations of one socket, by client-chosen id."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, asyncio.Task[None]] = {}
+        # Tasks already cancelled but not yet finished; cancel_all waits for them too.
+        self._stopping: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def __contains__(self, operation_id: object) -> bool:
+        return operation_id in self._live
+
+    @property
+    def pending_tasks(self) -> int:
+        """Tasks not finished yet, including cancelled ones still running cleanups."""
+        return len(self._live) + len(self._stopping)
+
+    def start(self, operation_id: str, runner: OperationRunner) -> asyncio.Task[None]:
+        """Run ``runner`` in a new owned task; the id must not be live."""
+        if operation_id in self._live:
+            raise DuplicateOperation(operation_id)
+        task = asyncio.create_task(
+            self._own(operation_id, runner), name=f"graphql-operation:{operation_id}"
+        )
+        self._live[operation_id] = task
+        task.add_done_callback(partial(self._task_done, operation_id))
+        return task
+
+    async def cancel(self, operation_id: str) -> bool:
+        """Cancel one operation and wait for its cleanups; False if it was not live."""
+        task = self._live.pop(operation_id, None)
+        if task is None:
+            return False
+        self._stopping.add(task)
+        task.cancel()
+        await _wait_for({task})
+        return True
+
+    async def cancel_all(self) -> None:
+        """Cancel every live operation once and wait for all of them to finish."""
+        tasks = set(self._live.values())
+        self._live.clear()
+        self._stopping.update(tasks)
+        for task in tasks:
+            task.cancel()
+        await _wait_for(set(self._stopping))
+
+    async def _own(self, operation_id: str, runner: OperationRunner) -> None:
+        scope = OperationScope(operation_id)
+        final: FinalMessage | None = None
+        try:
+            final = await runner(scope)
+        finally:
+            # Unregister before the last message: a client that sees ``complete`` may
+            # reuse the id at once, and it must also see the resources released.
+            self._release(operation_id)
+            await scope.close()
+        if final is not None:
+            with suppress(SocketClosed):
+                await final()
+
+    def _release(self, operation_id: str) -> None:
+        if self._live.get(operation_id) is asyncio.current_task():
+            del self._live[operation_id]
+
+    def _task_done(self, operation_id: str, task: asyncio.Task[None]) -> None:
+        if self._live.get(operation_id) is task:
+            del self._live[operation_id]
+        self._stopping.discard(task)
+        _log_failure(task)

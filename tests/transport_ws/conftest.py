@@ -1,0 +1,307 @@
+"""A small schema served over a real Sanic server on a free port, and a client for it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import graphene
+import pytest
+from sanic import Request, Sanic
+from sanic.response import json as json_response
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from gencaster.errors import NotFound
+from gencaster.transport.websocket import GraphQLWebSocketEndpoint, register_websocket
+from gencaster.transport.ws.adapter import ConnectionInfo
+from gencaster.transport.ws.registry import OperationScope
+
+RECEIVE_TIMEOUT = 5.0
+
+
+@dataclass
+class Recorder:
+    """What the resolvers saw; tests compare it with what must have happened."""
+
+    started: int = 0
+    finished: int = 0
+    cleanups: dict[str, int] = field(default_factory=dict)
+    finally_tasks: list[str] = field(default_factory=list)
+    total: int = 0
+    connects: list[ConnectionInfo] = field(default_factory=list)
+
+    def cleanup_for(self, key: str) -> Callable[[], Awaitable[None]]:
+        async def cleanup() -> None:
+            self.cleanups[key] = self.cleanups.get(key, 0) + 1
+
+        return cleanup
+
+
+def _record_start(info: graphene.ResolveInfo) -> Recorder:
+    recorder: Recorder = info.context["recorder"]
+    scope: OperationScope = info.context["scope"]
+    recorder.started += 1
+    scope.add_cleanup(recorder.cleanup_for(uuid.uuid4().hex))
+    return recorder
+
+
+def _record_end(recorder: Recorder) -> None:
+    recorder.finished += 1
+    task = asyncio.current_task()
+    recorder.finally_tasks.append(task.get_name() if task else "")
+
+
+class Query(graphene.ObjectType):
+    hello = graphene.String(name=graphene.String(default_value="world"))
+    missing = graphene.String()
+    cookie = graphene.String(name=graphene.String(required=True))
+    init_token = graphene.String()
+
+    def resolve_hello(root: Any, info: graphene.ResolveInfo, name: str) -> str:
+        return f"Hello {name}"
+
+    def resolve_missing(root: Any, info: graphene.ResolveInfo) -> str:
+        raise NotFound("Nothing here")
+
+    def resolve_cookie(root: Any, info: graphene.ResolveInfo, name: str) -> str | None:
+        return info.context["connection"].cookies.get(name)
+
+    def resolve_init_token(root: Any, info: graphene.ResolveInfo) -> str | None:
+        return info.context["connection"].init_payload.get("token")
+
+
+class Increment(graphene.Mutation):
+    class Arguments:
+        by = graphene.Int(default_value=1)
+
+    total = graphene.Int()
+
+    def mutate(root: Any, info: graphene.ResolveInfo, by: int) -> Increment:
+        recorder: Recorder = info.context["recorder"]
+        recorder.total += by
+        return Increment(total=recorder.total)
+
+
+class Mutation(graphene.ObjectType):
+    increment = Increment.Field()
+
+
+class Subscription(graphene.ObjectType):
+    counter = graphene.Int(upto=graphene.Int(default_value=3), delay=graphene.Float())
+    failing = graphene.Int(after=graphene.Int(default_value=1), visible=graphene.Boolean())
+
+    async def subscribe_counter(
+        root: Any, info: graphene.ResolveInfo, upto: int, delay: float = 0.0
+    ) -> AsyncIterator[int]:
+        recorder = _record_start(info)
+        try:
+            for number in range(upto):
+                yield number
+                await asyncio.sleep(delay)
+        finally:
+            _record_end(recorder)
+
+    async def subscribe_failing(
+        root: Any, info: graphene.ResolveInfo, after: int, visible: bool = False
+    ) -> AsyncIterator[int]:
+        recorder = _record_start(info)
+        try:
+            for number in range(after):
+                yield number
+            if visible:
+                raise NotFound("The stream ran dry")
+            raise ValueError("secret internals")
+        finally:
+            _record_end(recorder)
+
+
+SCHEMA = graphene.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+
+
+@dataclass
+class RunningServer:
+    url: str
+    http_url: str
+    app: Sanic
+    endpoint: GraphQLWebSocketEndpoint
+    recorder: Recorder
+    stop: Callable[[], Awaitable[None]]
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def _http_view(request: Request) -> Any:
+    return json_response({"served_by": "http", "method": request.method})
+
+
+def _build_app(recorder: Recorder, options: dict[str, Any]) -> tuple[Sanic, Any]:
+    app = Sanic(f"ws_test_{uuid.uuid4().hex[:12]}")
+    app.config.ACCESS_LOG = False
+    app.config.MOTD = False
+    # TouchUp rewrites Sanic methods once per process, so a second app would fail to start.
+    app.config.TOUCHUP = False
+
+    async def context_factory(connection: ConnectionInfo, scope: OperationScope) -> dict[str, Any]:
+        return {"recorder": recorder, "scope": scope, "connection": connection}
+
+    async def on_connect(connection: ConnectionInfo) -> bool | dict[str, Any]:
+        recorder.connects.append(connection)
+        if connection.init_payload.get("refuse"):
+            return False
+        if connection.init_payload.get("explode"):
+            raise RuntimeError("on_connect bug")
+        if connection.init_payload.get("unserializable"):
+            return {"when": object()}
+        if "ack" in connection.init_payload:
+            return connection.init_payload["ack"]
+        return True
+
+    def check_origin(request: Request) -> bool:
+        return request.headers.get("origin", "http://allowed.test") == "http://allowed.test"
+
+    kwargs: dict[str, Any] = {
+        "schema": SCHEMA,
+        "context_factory": context_factory,
+        "on_connect": on_connect,
+        "check_origin": check_origin,
+        "http_handler": _http_view,
+        **options,
+    }
+    endpoint = register_websocket(app, "/graphql", **kwargs)
+    return app, endpoint
+
+
+async def start_server(**options: Any) -> RunningServer:
+    """Run a fresh app in this event loop, as the tests' real server on a free port."""
+    recorder = Recorder()
+    app, endpoint = _build_app(recorder, options)
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
+    assert server is not None
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    await server.start_serving()
+    stopped = False
+
+    async def stop() -> None:
+        nonlocal stopped
+        if stopped:
+            return
+        stopped = True
+        await server.before_stop()
+        server.close()
+        await server.wait_closed()
+        for connection in list(server.connections):
+            connection.close_if_idle()
+        await server.after_stop()
+        Sanic.unregister_app(app)
+
+    return RunningServer(
+        url=f"ws://127.0.0.1:{port}/graphql",
+        http_url=f"http://127.0.0.1:{port}/graphql",
+        app=app,
+        endpoint=endpoint,
+        recorder=recorder,
+        stop=stop,
+    )
+
+
+@pytest.fixture
+async def server_factory() -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
+    servers: list[RunningServer] = []
+
+    async def factory(**options: Any) -> RunningServer:
+        server = await start_server(**options)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        await server.stop()
+
+
+@pytest.fixture
+async def ws_server(server_factory: Callable[..., Awaitable[RunningServer]]) -> RunningServer:
+    return await server_factory()
+
+
+class Client:
+    """A websockets connection that speaks JSON and never waits without a timeout."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        await self.connection.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def receive(self, within: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.connection.recv(), within)
+        return json.loads(raw)
+
+    async def receive_until(self, wanted: str, within: float = RECEIVE_TIMEOUT) -> list[dict]:
+        """Messages up to and including the first of type ``wanted``, skipping ``ka``."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            message = await self.receive(within)
+            if message["type"] == "ka":
+                continue
+            messages.append(message)
+            if message["type"] == wanted:
+                return messages
+
+    async def closed_with(self, within: float = RECEIVE_TIMEOUT) -> tuple[int | None, str]:
+        """Wait for the server to close, skipping messages; return (code, reason)."""
+
+        async def drain() -> None:
+            with suppress(ConnectionClosed):
+                async for _ in self.connection:
+                    pass
+
+        await asyncio.wait_for(drain(), within)
+        close = self.connection.protocol.close_rcvd
+        return (close.code, close.reason) if close else (None, "")
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+@pytest.fixture
+async def connect_client() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
+    clients: list[Client] = []
+
+    async def factory(url: str, subprotocol: str | list[str] | None, **kwargs: Any) -> Client:
+        subprotocols = [subprotocol] if isinstance(subprotocol, str) else subprotocol
+        connection = await asyncio.wait_for(
+            connect(url, subprotocols=subprotocols, proxy=None, **kwargs), RECEIVE_TIMEOUT
+        )
+        client = Client(connection)
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        await client.close()
+
+
+async def eventually(predicate: Callable[[], bool], within: float = RECEIVE_TIMEOUT) -> None:
+    """Wait until ``predicate()`` holds; fail after ``within`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
