@@ -19,6 +19,7 @@ from gencaster.schema.filters import (
     StreamPointFilter,
     apply_pagination,
     filter_to_q,
+    translate_filter_errors,
 )
 from gencaster.schema.inputs import id_list
 from models import AudioFile, Graph, Node, StreamPoint, StreamVariable
@@ -83,7 +84,8 @@ class Query(graphene.ObjectType):
     @staticmethod
     async def resolve_graphs(root: Any, info: graphene.ResolveInfo, filters: Any = None) -> Any:
         query = Graph.filter(filter_to_q(filters, GraphFilter))
-        return await query.filter(_graph_visibility(info, filters)).order_by("name")
+        with translate_filter_errors():
+            return await query.filter(_graph_visibility(info, filters)).order_by("name")
 
     @staticmethod
     async def resolve_graph(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:
@@ -102,7 +104,8 @@ class Query(graphene.ObjectType):
         root: Any, info: graphene.ResolveInfo, filters: Any = None, pagination: Any = None
     ) -> Any:
         query = AudioFile.filter(filter_to_q(filters, AudioFileFilter))
-        return await apply_pagination(query.order_by("-created_date", "uuid"), pagination)
+        with translate_filter_errors():
+            return await apply_pagination(query.order_by("-created_date", "uuid"), pagination)
 
     @staticmethod
     async def resolve_audio_file(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:
@@ -113,7 +116,8 @@ class Query(graphene.ObjectType):
         root: Any, info: graphene.ResolveInfo, filters: Any = None
     ) -> Any:
         query = StreamPoint.filter(filter_to_q(filters, StreamPointFilter))
-        return await query.filter(last_live__gte=live_since(info)).order_by("host", "port")
+        with translate_filter_errors():
+            return await query.filter(last_live__gte=live_since(info)).order_by("host", "port")
 
     @staticmethod
     async def resolve_stream_point(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:
