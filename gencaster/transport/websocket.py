@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import suppress
 from inspect import isawaitable
 from typing import Any
@@ -32,6 +32,7 @@ from gencaster.transport.ws.graphql_transport_ws import GraphQLTransportWSHandle
 from gencaster.transport.ws.graphql_ws import GraphQLWSHandler
 from gencaster.transport.ws.operation import ContextFactory, OnConnect, SocketSettings
 from gencaster.transport.ws.registry import TaskSet
+from gencaster.transport.ws.shared import SharedFeeds, encode_message
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class SanicSocket:
 
     async def send_json(self, message: Mapping[str, Any]) -> None:
         try:
-            await self._websocket.send(json.dumps(message))
+            await self._websocket.send(encode_message(dict(message)))
         except (ConnectionClosed, WebsocketClosed, ServerError) as error:
             raise SocketClosed from error
 
@@ -226,6 +227,8 @@ def register_websocket(
     http_handler: Callable[..., Any] | None = None,
     http_methods: Sequence[str] = ("GET", "POST"),
     name: str | None = None,
+    shared: SharedFeeds | None = None,
+    access_key: Callable[[Any], Hashable] = lambda context: None,
 ) -> GraphQLWebSocketEndpoint:
     """Serve GraphQL over WebSocket on ``path``, and ``http_handler`` on the same path.
 
@@ -239,6 +242,8 @@ def register_websocket(
         context_factory=context_factory,
         on_connect=on_connect,
         max_operations=max_operations,
+        shared=shared,
+        access_key=access_key,
     )
     endpoint = GraphQLWebSocketEndpoint(
         settings=settings,

@@ -7,7 +7,7 @@ mapping here, in one place.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import aclosing, nullcontext
 from dataclasses import dataclass
 from functools import partial
@@ -21,6 +21,7 @@ from graphql.execution import ExecutionResult, MapAsyncIterator
 from gencaster.transport.execution import GraphQLRequest, execute_request, format_result
 from gencaster.transport.ws.adapter import ConnectionInfo, SocketClosed
 from gencaster.transport.ws.registry import FinalMessage, OperationScope
+from gencaster.transport.ws.shared import FeedError, SharedFeeds
 
 ContextFactory = Callable[[ConnectionInfo, OperationScope], Awaitable[Any]]
 OnConnect = Callable[[ConnectionInfo], Awaitable[bool | dict[str, Any]]]
@@ -38,6 +39,9 @@ class SocketSettings:
     context_factory: ContextFactory
     on_connect: OnConnect
     max_operations: int = 100
+    # Identical read-only subscriptions of callers with the same access share one feed.
+    shared: SharedFeeds | None = None
+    access_key: Callable[[Any], Hashable] = lambda context: None
 
 
 class ResultSink(Protocol):
@@ -100,6 +104,9 @@ async def run_operation(
     operation_id = scope.operation_id
     try:
         context = await settings.context_factory(connection, scope)
+        if settings.shared is not None and settings.shared.can_share(request):
+            await _follow_shared(settings, request, context, sink, operation_id)
+            return partial(sink.send_complete, operation_id)
         result = await execute_request(settings.schema, request, context)
         if isinstance(result, ExecutionResult):
             if is_request_error(result):
@@ -111,10 +118,28 @@ async def run_operation(
                 await sink.send_result(operation_id, format_result(item))
     except SocketClosed:
         return None
+    except FeedError as error:
+        return partial(sink.send_errors, operation_id, error.errors)
     except Exception as error:
         # Top of the operation: an error ends this operation, never the socket.
         return partial(sink.send_errors, operation_id, [as_graphql_error(error)])
     return partial(sink.send_complete, operation_id)
+
+
+async def _follow_shared(
+    settings: SocketSettings,
+    request: GraphQLRequest,
+    context: Any,
+    sink: ResultSink,
+    operation_id: str,
+) -> None:
+    shared = settings.shared
+    assert shared is not None
+    key = shared.key(request, settings.access_key(context))
+    source = partial(execute_request, settings.schema, request, context)
+    async with aclosing(shared.follow(key, source)) as results:
+        async for payload in results:
+            await sink.send_result(operation_id, payload)
 
 
 class InvalidPayload(ValueError):

@@ -67,7 +67,9 @@ class GraphQLTransportWSHandler:
         except SocketClosed:
             pass
         finally:
-            await self.operations.cancel_all()
+            # Shielded: when a peer closes, Sanic may cancel this task again, and an
+            # interrupted teardown would leave operations (and listeners) running.
+            await asyncio.shield(self.operations.cancel_all())
 
     async def _read(self, messages: AsyncIterator[object]) -> None:
         deadline = asyncio.get_running_loop().time() + self.init_timeout

@@ -70,8 +70,14 @@ class GraphQLWSHandler:
         except SocketClosed:
             pass
         finally:
-            await self._keepalive.cancel_all()
-            await self.operations.cancel_all()
+            # Shielded: when a peer closes, Sanic may cancel this task again, and an
+            # interrupted teardown would leave operations (and listeners) running.
+            await asyncio.shield(self._end_all())
+
+    async def _end_all(self) -> None:
+        # Operations first: cancel_all cancels every task before its first await.
+        await self.operations.cancel_all()
+        await self._keepalive.cancel_all()
 
     async def handle_message(self, message: object) -> None:
         if isinstance(message, InvalidFrame):

@@ -1,0 +1,43 @@
+"""Build the GraphQL context of a WebSocket operation, authenticated once per socket.
+
+A socket authenticates with the session cookie sent with the upgrade or, for
+clients that hold the session id themselves (scripts), ``sessionToken`` in the
+``connection_init`` payload. The user is looked up once, at connection_init.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sanic import Sanic
+
+from gencaster.auth import SESSION_COOKIE
+from gencaster.schema.context import GraphQLContext
+from gencaster.transport.ws.adapter import ConnectionInfo
+from gencaster.transport.ws.registry import OperationScope
+
+INIT_TOKEN_KEY = "sessionToken"
+
+
+def websocket_hooks(app: Sanic) -> tuple[Any, Any]:
+    """``(on_connect, context_factory)`` for ``register_websocket``."""
+
+    async def on_connect(info: ConnectionInfo) -> bool:
+        token = info.cookies.get(SESSION_COOKIE)
+        payload_token = (info.init_payload or {}).get(INIT_TOKEN_KEY)
+        if isinstance(payload_token, str) and payload_token:
+            token = payload_token
+        info.state["token"] = token
+        info.state["user"] = await app.ctx.services.sessions.user_for(token)
+        return True
+
+    async def context_factory(info: ConnectionInfo, scope: OperationScope) -> GraphQLContext:
+        return GraphQLContext(
+            services=app.ctx.services,
+            user=info.state.get("user"),
+            session_token=info.state.get("token"),
+            transport="websocket",
+            operation=scope,
+        )
+
+    return on_connect, context_factory

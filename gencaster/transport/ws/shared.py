@@ -1,0 +1,169 @@
+"""Shared subscription feeds: one execution per distinct subscription, not per socket.
+
+When a thousand editors watch one graph, each change should cost one re-read of
+that graph and one serialisation, whatever the number of watchers. Subscriptions
+that only *show* data (no side effects, no per-caller state) are keyed by their
+query, variables, operation name and the caller's access level; subscribers with
+the same key share one ``Feed``. A feed runs the subscription once, encodes each
+result to JSON once, and hands the same ``EncodedPayload`` to every subscriber.
+
+A feed starts with its first subscriber and is cancelled when its last one
+leaves; a late subscriber first gets the feed's latest result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import aclosing
+from typing import Any
+
+from graphql import OperationDefinitionNode, OperationType, parse
+from graphql.error import GraphQLError
+from graphql.execution import ExecutionResult
+from graphql.language import FieldNode
+
+from gencaster.transport.execution import GraphQLRequest, format_result
+
+logger = logging.getLogger(__name__)
+
+FEED_QUEUE_SIZE = 64
+
+
+class EncodedPayload(dict[str, Any]):
+    """A result payload together with its JSON text, encoded once for all sockets."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__(payload)
+        self.json = json.dumps(payload, separators=(",", ":"))
+
+
+def encode_message(message: dict[str, Any]) -> str:
+    """JSON text of a protocol message, splicing in a pre-encoded payload as is."""
+    payload = message.get("payload")
+    if not isinstance(payload, EncodedPayload):
+        return json.dumps(message)
+    head = {key: value for key, value in message.items() if key != "payload"}
+    return json.dumps(head)[:-1] + ', "payload": ' + payload.json + "}"
+
+
+class FeedError(Exception):
+    """The shared subscription failed; every subscriber ends with these errors."""
+
+    def __init__(self, errors: list[GraphQLError]) -> None:
+        super().__init__(errors[0].message if errors else "subscription failed")
+        self.errors = errors
+
+
+_END = object()
+
+
+class Feed:
+    def __init__(self, key: Hashable, source: Callable[[], Awaitable[Any]]) -> None:
+        self.key = key
+        self.subscribers: set[asyncio.Queue[Any]] = set()
+        self.latest: EncodedPayload | None = None
+        self.task = asyncio.get_running_loop().create_task(self._run(source))
+
+    def join(self) -> asyncio.Queue[Any]:
+        queue: asyncio.Queue[Any] = asyncio.Queue(FEED_QUEUE_SIZE)
+        if self.latest is not None:
+            queue.put_nowait(self.latest)
+        self.subscribers.add(queue)
+        return queue
+
+    def _publish(self, item: Any) -> None:
+        for queue in self.subscribers:
+            if queue.full():  # a slow socket skips to the newest state
+                queue.get_nowait()
+            queue.put_nowait(item)
+
+    async def _run(self, source: Callable[[], Awaitable[Any]]) -> None:
+        # Imported here: operation.py imports this module.
+        from gencaster.transport.ws.operation import as_graphql_error, stream_in_task
+
+        try:
+            result = await source()
+            if isinstance(result, ExecutionResult):
+                self._publish_result(result)
+                return
+            async with aclosing(stream_in_task(result)) as stream:
+                async for item in stream:
+                    self._publish_result(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._publish(FeedError([as_graphql_error(error)]))
+            return
+        finally:
+            self._publish(_END)
+
+    def _publish_result(self, result: ExecutionResult) -> None:
+        if result.data is None and result.errors:
+            self._publish(FeedError(list(result.errors)))
+            return
+        self.latest = EncodedPayload(format_result(result))
+        self._publish(self.latest)
+
+
+class SharedFeeds:
+    """The feeds of one server process, by key."""
+
+    def __init__(self, shareable_fields: frozenset[str]) -> None:
+        self.shareable_fields = shareable_fields
+        self.feeds: dict[Hashable, Feed] = {}
+        self._documents: dict[str, bool] = {}
+
+    def can_share(self, request: GraphQLRequest) -> bool:
+        """Only subscriptions whose root fields are all in ``shareable_fields``."""
+        cached = self._documents.get(request.query)
+        if cached is None:
+            cached = self._shareable(request.query)
+            if len(self._documents) < 10_000:
+                self._documents[request.query] = cached
+        return cached
+
+    def _shareable(self, query: str) -> bool:
+        try:
+            document = parse(query)
+        except GraphQLError:
+            return False
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) != 1 or operations[0].operation != OperationType.SUBSCRIPTION:
+            return False
+        selections = operations[0].selection_set.selections
+        return all(
+            isinstance(node, FieldNode) and node.name.value in self.shareable_fields
+            for node in selections
+        )
+
+    @staticmethod
+    def key(request: GraphQLRequest, access: Hashable) -> Hashable:
+        variables = json.dumps(request.variables or {}, sort_keys=True)
+        return (request.query, variables, request.operation_name, access)
+
+    async def follow(
+        self, key: Hashable, source: Callable[[], Awaitable[Any]]
+    ) -> AsyncIterator[EncodedPayload]:
+        """Results of the feed for ``key``, started with ``source`` if it is new."""
+        feed = self.feeds.get(key)
+        if feed is None or feed.task.done():
+            feed = Feed(key, source)
+            self.feeds[key] = feed
+        queue = feed.join()
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, FeedError):
+                    raise item
+                yield item
+        finally:
+            feed.subscribers.discard(queue)
+            if not feed.subscribers:
+                feed.task.cancel()
+                if self.feeds.get(key) is feed:
+                    del self.feeds[key]
