@@ -1,0 +1,239 @@
+"""Instructions to stream points: create, send, and follow their acknowledgements (OSC.md).
+
+The row is written with state ``SENT`` before the datagram leaves: the real instance
+answers ``FINISHED`` in under a millisecond, so a later write of ``SENT`` would race it
+and move the state back. Acknowledgements only ever move a state forward, in one
+conditional ``UPDATE``, so duplicated or reordered ones are harmless.
+
+Waiting for ``FINISHED`` is event-driven: the waiter subscribes to the instruction's
+channel before the datagram leaves, and whichever process handles the acknowledgement
+publishes ``instruction.update`` after its write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import math
+import re
+import uuid as uuid_module
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing, asynccontextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from tortoise.timezone import now
+
+from gencaster.distributor import GenCasterChannel, Update
+from gencaster.engine.engine import InstructionTimeoutError
+from gencaster.streaming.logs import ThrottledLog
+from gencaster.streaming.osc import Acknowledgement, OscClient
+from models import InstructionState, StreamInstruction, StreamPoint
+from models.stream import INSTRUCTION_STATE_RANK
+
+logger = logging.getLogger(__name__)
+_unknown_log = ThrottledLog(logger, "acknowledgements for unknown instructions")
+
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # used with fullmatch
+SC_INT_MIN, SC_INT_MAX = -(2**31), 2**31 - 1  # sclang reads integer literals with atoi
+MAX_KEY_CHARS = 255
+
+Code = str | Callable[[UUID], str]
+
+# For each state, the states an acknowledgement of it may move an instruction out of.
+_BELOW: dict[InstructionState, list[InstructionState]] = {
+    state: [
+        s for s in InstructionState if INSTRUCTION_STATE_RANK[s] < INSTRUCTION_STATE_RANK[state]
+    ]
+    for state in InstructionState
+}
+
+
+class InstructionTimeout(InstructionTimeoutError):
+    """No ``FINISHED`` arrived in time: the code failed at run time, or the point is gone.
+
+    A subclass of the engine's ``InstructionTimeoutError``, so the engine logs the cell
+    as failed and walks on.
+    """
+
+    def __init__(self, instruction_uuid: UUID, waited: float, reason: str = "") -> None:
+        self.instruction_uuid = instruction_uuid
+        self.waited = waited
+        detail = reason or f"no FINISHED within {waited:g} s"
+        super().__init__(f"Instruction {instruction_uuid}: {detail}")
+
+    def __repr__(self) -> str:
+        return f"InstructionTimeout({self.instruction_uuid!r}, waited={self.waited!r})"
+
+
+class PendingInstruction:
+    """A sent instruction whose acknowledgements are being listened to (the engine's protocol)."""
+
+    instruction: StreamInstruction
+
+    def __init__(self, instruction_uuid: UUID, updates: AsyncIterator[Update]) -> None:
+        self.instruction_uuid = instruction_uuid
+        self._updates = updates
+        self._finished_here: tuple[str, datetime] | None = None
+
+    async def finished(self, timeout: float) -> StreamInstruction:
+        """The row once it is ``FINISHED``; ``InstructionTimeout`` after ``timeout`` seconds."""
+        reason = ""
+        try:
+            async with asyncio.timeout(timeout):
+                async for update in self._updates:
+                    if update.data.get("state") == InstructionState.FINISHED:
+                        return await self._finished_row()
+            reason = "the broker closed the subscription"
+        except TimeoutError:
+            pass
+        # Pub/sub is not durable (e.g. a Redis reconnect): the database has the last word.
+        row = await self._reload()
+        if row.state == InstructionState.FINISHED:
+            return row
+        raise InstructionTimeout(self.instruction_uuid, timeout, reason)
+
+    def finish_here(self, return_value: str, modified_date: datetime) -> None:
+        """This process wrote FINISHED with a return value: the row's final values are known.
+
+        FINISHED is the last state, so nothing can change the row after that write; the
+        waiter can skip reading it back (the embedded set-up, where the OSC server and
+        the engine share a process, saves a query per instruction).
+        """
+        self._finished_here = (return_value, modified_date)
+
+    async def _finished_row(self) -> StreamInstruction:
+        if self._finished_here is None:
+            return await self._reload()
+        row = copy.copy(self.instruction)  # the sent object may still be on its way to listeners
+        row.state = InstructionState.FINISHED
+        row.return_value, row.modified_date = self._finished_here
+        return row
+
+    async def _reload(self) -> StreamInstruction:
+        return await StreamInstruction.get(uuid=self.instruction_uuid)
+
+
+class InstructionDispatcher:
+    def __init__(self, *, osc: OscClient, channel: GenCasterChannel) -> None:
+        self._osc = osc
+        self._channel = channel
+        self._waiting: dict[UUID, PendingInstruction] = {}
+
+    async def send(
+        self, point: StreamPoint, code: Code, *, manual_finish: bool = False
+    ) -> StreamInstruction:
+        """Record the instruction as ``SENT``, then send it; nobody waits for its answer."""
+        return await self._send(point, uuid_module.uuid4(), code, manual_finish)
+
+    @asynccontextmanager
+    async def pending(
+        self, point: StreamPoint, code: Code, *, manual_finish: bool = False
+    ) -> AsyncIterator[PendingInstruction]:
+        """Send an instruction while listening to its channel; the block may await FINISHED.
+
+        ``code`` may be a function of the instruction's uuid (synchronous playback names
+        its own instruction in the code it runs).
+        """
+        instruction_uuid = uuid_module.uuid4()
+        channel = self._channel.instruction_channel(instruction_uuid)
+        # Subscribed before the row exists, so no acknowledgement can be missed.
+        async with self._channel.subscribe(channel) as updates, aclosing(updates) as owned:  # type: ignore[type-var]
+            pending = PendingInstruction(instruction_uuid, owned)
+            self._waiting[instruction_uuid] = pending
+            try:
+                pending.instruction = await self._send(point, instruction_uuid, code, manual_finish)
+                yield pending
+            finally:
+                del self._waiting[instruction_uuid]
+
+    async def send_and_wait(
+        self,
+        point: StreamPoint,
+        code: Code,
+        *,
+        manual_finish: bool = False,
+        timeout: float,
+    ) -> StreamInstruction:
+        """Send, and return the row once ``FINISHED``; ``InstructionTimeout`` after ``timeout``."""
+        async with self.pending(point, code, manual_finish=manual_finish) as pending:
+            return await pending.finished(timeout)
+
+    async def acknowledge(self, ack: Acknowledgement) -> None:
+        """Move the instruction forward to ``ack.status``; never backwards, never twice."""
+        try:
+            state = InstructionState(ack.status)
+        except ValueError:
+            logger.debug("Acknowledgement %s for %s is no instruction state", ack.status, ack.uuid)
+            return
+        modified = now()
+        changes: dict[str, Any] = {"state": state, "modified_date": modified}
+        if ack.return_value is not None:
+            changes["return_value"] = ack.return_value
+        changed = await StreamInstruction.filter(uuid=ack.uuid, state__in=_BELOW[state]).update(
+            **changes
+        )
+        if changed:
+            waiting = self._waiting.get(ack.uuid)
+            if waiting and state is InstructionState.FINISHED and ack.return_value is not None:
+                waiting.finish_here(ack.return_value, modified)
+            await self._channel.publish_instruction_update(ack.uuid, state.value)
+        elif not await StreamInstruction.exists(uuid=ack.uuid):
+            _unknown_log.log(
+                logging.WARNING, "Ignored %s for unknown instruction %s", state.value, ack.uuid
+            )
+
+    async def send_variable(self, point: StreamPoint, key: str, value: float) -> StreamInstruction:
+        """Set the ``Ndef`` named ``key`` to ``value``; refuses anything but a name and a number."""
+        return await self.send(point, variable_code(key, value))
+
+    async def _send(
+        self, point: StreamPoint, instruction_uuid: UUID, code: Code, manual_finish: bool
+    ) -> StreamInstruction:
+        text = code(instruction_uuid) if callable(code) else code
+        if "\0" in text:
+            raise ValueError("instruction code must not contain NUL characters")
+        instruction = await StreamInstruction.create(
+            uuid=instruction_uuid,
+            stream_point=point,
+            instruction_text=text,
+            state=InstructionState.SENT,
+        )
+        try:
+            self._osc.send_instruction(
+                point.host, point.port, str(instruction_uuid), text, manual_finish
+            )
+        except (ValueError, TypeError, RuntimeError):
+            # Nothing left: a row that says SENT must not outlive a datagram that never went.
+            await StreamInstruction.filter(uuid=instruction_uuid).delete()
+            raise
+        return instruction
+
+
+def variable_code(key: str, value: float) -> str:
+    """``Ndef("<key>".asSymbol, <number>);`` (OSC.md), or ``ValueError``."""
+    if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or not IDENTIFIER.fullmatch(key):
+        raise ValueError(f"{key!r} is not a plain identifier")
+    return f'Ndef("{key}".asSymbol, {sc_number_literal(value)});'
+
+
+def sc_number_literal(value: float) -> str:
+    """A finite number as sclang reads it: ``repr`` of a float (``1e-07``, ``1.5e+20``).
+
+    Integers beyond 32 bits are written as floats, since sclang's ``atoi`` would
+    overflow them. Booleans, strings and the like are refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{type(value).__name__} is not a number")
+    if isinstance(value, int):
+        if SC_INT_MIN <= value <= SC_INT_MAX:
+            return str(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueError("the number is too large") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return repr(float(value))

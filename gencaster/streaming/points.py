@@ -1,0 +1,192 @@
+"""The database side of the OSC server: stream points beacon, acknowledge and get live-coded.
+
+``StreamPointHandler`` implements ``gencaster.streaming.osc.OscHandler``. The OSC server
+runs each call as its own task, concurrently and in any order, so every write here is
+a single statement or tolerates losing a race.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
+from tortoise.timezone import now
+
+from gencaster.distributor import GenCasterChannel
+from gencaster.engine.engine import async_playback
+from gencaster.media import MediaStore
+from gencaster.streaming.instructions import InstructionDispatcher
+from gencaster.streaming.logs import StreamLogWriter, ThrottledLog
+from gencaster.streaming.osc import Acknowledgement, Beacon, RemoteAction, password_matches
+from gencaster.streaming.osc.messages import PROTOCOL_VERSION
+from models import AudioFile, LogLevel, Stream, StreamPoint
+
+logger = logging.getLogger(__name__)
+
+DB_INT_MAX = 2**31 - 1  # StreamPoint's integer columns are 32-bit on PostgreSQL
+MAX_TEXT_CHARS = 255  # StreamPoint's name and janus_public_ip columns
+
+Speak = Callable[[str], Awaitable[Any]]
+Play = Callable[[StreamPoint, Any], Awaitable[None]]
+
+
+def live_points_query(beacon_window_s: float) -> QuerySet[StreamPoint]:
+    """Stream points whose last beacon is younger than the beacon window."""
+    return StreamPoint.filter(last_live__gte=now() - timedelta(seconds=beacon_window_s))
+
+
+def free_live_points_query(beacon_window_s: float) -> QuerySet[StreamPoint]:
+    """Live stream points with no stream that has listeners on them."""
+    busy = Stream.filter(num_listeners__gt=0).values("stream_point_id")
+    return live_points_query(beacon_window_s).exclude(uuid__in=Subquery(busy))
+
+
+def buffer_player(dispatcher: InstructionDispatcher, media: MediaStore) -> Play:
+    """A ``play`` for ``StreamPointHandler``: plays an ``AudioFile`` without waiting for it."""
+
+    async def play(point: StreamPoint, audio_file: AudioFile) -> None:
+        await dispatcher.send(point, async_playback(media.sc_path_of(audio_file)))
+
+    return play
+
+
+class StreamPointHandler:
+    def __init__(
+        self,
+        *,
+        dispatcher: InstructionDispatcher,
+        channel: GenCasterChannel,
+        logs: StreamLogWriter,
+        osc_password: str,
+        beacon_window_s: float,
+        speak: Speak | None = None,
+        play: Play | None = None,
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._channel = channel
+        self._logs = logs
+        self._osc_password = osc_password
+        self._beacon_window_s = beacon_window_s
+        self._speak = speak
+        self._play = play
+        self._rejections = ThrottledLog(logger, "rejected remote actions")
+        self._bad_rooms = ThrottledLog(logger, "beacons with oversized rooms")
+
+    async def on_beacon(self, host: str, beacon: Beacon) -> None:
+        """Upsert the point keyed by (sender address, ``lang_port``).
+
+        Publishes nothing: ``streams.update`` names a stream, and a beacon changes no
+        stream; liveness is read from ``last_live`` when someone asks. Announcing every
+        beacon (each point, every 5 s) would wake every streams subscriber for nothing.
+        """
+        values = self._point_values(host, beacon)
+        if await _update_point(host, beacon.lang_port, values):
+            return
+        try:
+            await StreamPoint.create(host=host, port=beacon.lang_port, **values)
+        except IntegrityError:
+            # A second beacon of the same new point won the race; it exists now.
+            await _update_point(host, beacon.lang_port, values)
+            return
+        logger.info("New stream point %r at %s:%d", beacon.name, host, beacon.lang_port)
+
+    def _point_values(self, host: str, beacon: Beacon) -> dict[str, Any]:
+        return {
+            "name": beacon.name[:MAX_TEXT_CHARS],
+            "use_input": beacon.use_input,
+            "janus_in_port": beacon.janus_in_port,
+            "janus_out_port": beacon.janus_out_port,
+            "janus_in_room": self._room(host, "janus_in_room", beacon.janus_in_room),
+            "janus_out_room": self._room(host, "janus_out_room", beacon.janus_out_room),
+            "janus_public_ip": (beacon.janus_public_ip or "")[:MAX_TEXT_CHARS] or None,
+            "last_live": now(),
+        }
+
+    def _room(self, host: str, key: str, room: int | None) -> int | None:
+        """A room the 32-bit column cannot hold is stored as unset, and the point still appears."""
+        if room is not None and room > DB_INT_MAX:
+            self._bad_rooms.log(
+                logging.WARNING,
+                "Beacon from %s: %s %d is too large; stored as unset",
+                host,
+                key,
+                room,
+            )
+            return None
+        return room
+
+    async def on_acknowledgement(self, host: str, ack: Acknowledgement) -> None:
+        await self._dispatcher.acknowledge(ack)
+
+    async def on_remote_action(self, host: str, action: RemoteAction) -> None:
+        """Live coding from a performer: checked password, then code or speech per target."""
+        if action.protocol_version != PROTOCOL_VERSION:
+            self._rejections.log(
+                logging.WARNING, "Rejected a remote action from %s: unknown protocol version", host
+            )
+            return
+        if not password_matches(action.password, self._osc_password):
+            self._rejections.log(
+                logging.WARNING,
+                "Rejected a remote %s action from %s: wrong password",
+                action.action,
+                host,
+            )
+            return
+        points = await self._targets(action.target)
+        if not points:
+            logger.info("Remote %s action from %s: no live target", action.action, host)
+            return
+        if action.action == "code":
+            await self._run_code(host, action.cmd, points)
+        elif action.action == "speak":
+            await self._speak_on(host, action.cmd, points)
+
+    async def _targets(self, target: int | None) -> list[StreamPoint]:
+        if target is None:
+            return await free_live_points_query(self._beacon_window_s)
+        if not 0 <= target <= DB_INT_MAX:
+            return []  # no column can hold such a room
+        return await live_points_query(self._beacon_window_s).filter(janus_out_room=target)
+
+    async def _run_code(self, host: str, cmd: str, points: Sequence[StreamPoint]) -> None:
+        for point in points:
+            try:
+                await self._dispatcher.send(point, cmd)
+            except ValueError as error:
+                logger.warning("Remote code from %s not sent to %s: %s", host, point.uuid, error)
+                continue
+            await self._log(point, f"Remote code from {host}: {cmd}")
+
+    async def _speak_on(self, host: str, cmd: str, points: Sequence[StreamPoint]) -> None:
+        if self._speak is None or self._play is None:
+            logger.warning("Remote speak from %s ignored: speech is not available", host)
+            return
+        audio = await self._speak(cmd)
+        for point in points:
+            try:
+                await self._play(point, audio)
+            except Exception:
+                # One broken point must not keep the others silent.
+                logger.exception("Remote speech from %s failed on %s", host, point.uuid)
+                continue
+            await self._log(point, f"Remote speech from {host}: {cmd}")
+
+    async def _log(self, point: StreamPoint, message: str) -> None:
+        await self._logs.log(
+            message,
+            level=LogLevel.INFO,
+            stream_point=point,
+            origin="remote_action",
+            name=__name__,
+        )
+
+
+async def _update_point(host: str, port: int, values: dict[str, Any]) -> bool:
+    updated = await StreamPoint.filter(host=host, port=port).update(**values, modified_date=now())
+    return bool(updated)

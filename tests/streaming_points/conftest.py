@@ -1,0 +1,243 @@
+"""Real parts for the stream point tests: a fresh migrated database per test (SQLite and
+PostgreSQL), a broker, an OSC server running the real handler on a free loopback port,
+fake stream points beaconing to it, and raw UDP peers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from tortoise.context import TortoiseContext
+
+from gencaster.broker import MemoryBroker
+from gencaster.cli import migrate_database
+from gencaster.db import tortoise_config
+from gencaster.distributor import GenCasterChannel
+from gencaster.settings import Settings
+from gencaster.streaming.instructions import InstructionDispatcher
+from gencaster.streaming.logs import StreamLogWriter
+from gencaster.streaming.osc import FakeStreamPoint, OscClient, OscServer
+from gencaster.streaming.osc.messages import OscArg, encode_message
+from gencaster.streaming.points import StreamPointHandler
+from models import StreamPoint
+from tests.support.databases import database
+
+LOOPBACK = "127.0.0.1"
+TIMEOUT = 3.0  # every network wait in these tests is bounded by this
+PASSWORD = "performer-secret"
+BEACON_WINDOW_S = 60.0
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def db(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh migrated database with the ORM set up for this test's context only.
+
+    Not the global fallback that ``open_database`` sets: a server fixture of another
+    folder may hold it for the whole session. Tasks started from here (the OSC server's
+    handler calls) inherit the context. The connection keeps the app's name, because
+    Tortoise binds the model classes themselves to it; ``database`` clears the compiled
+    statements that name caches, before and after.
+    """
+    async with database(db_kind, tmp_path) as url:
+        await migrate_database(Settings(data_dir=tmp_path, database_url=url))
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            yield db_kind
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[MemoryBroker]:
+    broker = MemoryBroker(prefix=f"points-{uuid.uuid4().hex[:8]}")
+    await broker.start()
+    yield broker
+    await broker.close()
+
+
+@pytest.fixture
+def channel(broker: MemoryBroker) -> GenCasterChannel:
+    return GenCasterChannel(broker)
+
+
+@pytest.fixture
+async def osc_client() -> AsyncIterator[OscClient]:
+    client = OscClient()
+    await client.start()
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def dispatcher(osc_client: OscClient, channel: GenCasterChannel) -> InstructionDispatcher:
+    return InstructionDispatcher(osc=osc_client, channel=channel)
+
+
+@pytest.fixture
+def logs(channel: GenCasterChannel) -> StreamLogWriter:
+    return StreamLogWriter(channel)
+
+
+@dataclass
+class SpeechRecorder:
+    """A real speak/play pair that renders nothing: it records what it was asked."""
+
+    spoken: list[str] = field(default_factory=list)
+    played: list[tuple[StreamPoint, Any]] = field(default_factory=list)
+
+    async def speak(self, text: str) -> str:
+        self.spoken.append(text)
+        return f"audio of {text}"
+
+    async def play(self, point: StreamPoint, audio: Any) -> None:
+        self.played.append((point, audio))
+
+
+@pytest.fixture
+def speech() -> SpeechRecorder:
+    return SpeechRecorder()
+
+
+@pytest.fixture
+def make_handler(
+    dispatcher: InstructionDispatcher,
+    channel: GenCasterChannel,
+    logs: StreamLogWriter,
+    speech: SpeechRecorder,
+) -> Callable[..., StreamPointHandler]:
+    def make(**changes: Any) -> StreamPointHandler:
+        options: dict[str, Any] = {
+            "dispatcher": dispatcher,
+            "channel": channel,
+            "logs": logs,
+            "osc_password": PASSWORD,
+            "beacon_window_s": BEACON_WINDOW_S,
+            "speak": speech.speak,
+            "play": speech.play,
+        }
+        options.update(changes)
+        return StreamPointHandler(**options)
+
+    return make
+
+
+@pytest.fixture
+def handler(make_handler: Callable[..., StreamPointHandler]) -> StreamPointHandler:
+    return make_handler()
+
+
+@pytest.fixture
+async def start_server() -> AsyncIterator[Callable[[Any], Awaitable[OscServer]]]:
+    servers: list[OscServer] = []
+
+    async def start(handler: Any) -> OscServer:
+        server = OscServer(handler, host=LOOPBACK, port=0)
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+@pytest.fixture
+async def osc_server(
+    db: str, handler: StreamPointHandler, start_server: Callable[[Any], Awaitable[OscServer]]
+) -> OscServer:
+    return await start_server(handler)
+
+
+@pytest.fixture
+async def make_fake_point(
+    osc_server: OscServer,
+) -> AsyncIterator[Callable[..., Awaitable[FakeStreamPoint]]]:
+    """Started fakes that beacon once at start (unless told otherwise) to ``osc_server``."""
+    points: list[FakeStreamPoint] = []
+
+    async def make(**options: Any) -> FakeStreamPoint:
+        options.setdefault("server_host", LOOPBACK)
+        options.setdefault("server_port", osc_server.port)
+        options.setdefault("beacon_interval", 3600.0)
+        point = FakeStreamPoint(**options)
+        await point.start()
+        points.append(point)
+        return point
+
+    yield make
+    for point in points:
+        await point.close()
+
+
+async def registered(fake: FakeStreamPoint, within: float = TIMEOUT) -> StreamPoint:
+    """The fake's StreamPoint row, once its beacon has been handled."""
+    return await eventually(
+        lambda: StreamPoint.get_or_none(host=LOOPBACK, port=fake.lang_port), within
+    )
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[Any]], within: float = TIMEOUT, interval: float = 0.01
+) -> Any:
+    """The first truthy result of ``probe``; the OSC server's effects arrive by UDP, later."""
+    async with asyncio.timeout(within):
+        while True:
+            result = await probe()
+            if result:
+                return result
+            await asyncio.sleep(interval)
+
+
+class UdpPeer(asyncio.DatagramProtocol):
+    """A plain UDP socket: sends raw OSC to the server, captures what it is sent."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.queue.put_nowait(data)
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return self.transport.get_extra_info("sockname")[1]
+
+    def send_raw(self, data: bytes, port: int) -> None:
+        assert self.transport is not None
+        self.transport.sendto(data, (LOOPBACK, port))
+
+    def send(self, address: str, args: list[OscArg], port: int) -> None:
+        self.send_raw(encode_message(address, args), port)
+
+    async def receive(self, within: float = TIMEOUT) -> bytes:
+        async with asyncio.timeout(within):
+            return await self.queue.get()
+
+
+@pytest.fixture
+async def make_peer() -> AsyncIterator[Callable[[], Awaitable[UdpPeer]]]:
+    peers: list[UdpPeer] = []
+
+    async def make() -> UdpPeer:
+        loop = asyncio.get_running_loop()
+        _, peer = await loop.create_datagram_endpoint(UdpPeer, local_addr=(LOOPBACK, 0))
+        peers.append(peer)
+        return peer
+
+    yield make
+    for peer in peers:
+        if peer.transport is not None:
+            peer.transport.close()
