@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import suppress
 from typing import Any
 
 from sanic import Request, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.response import HTTPResponse
 
 from gencaster.auth import SESSION_COOKIE
@@ -13,6 +17,11 @@ from gencaster.schema.context import GraphQLContext
 from gencaster.transport.csrf import request_origin_allowed
 from gencaster.transport.execution import GraphQLRequest, execute_request, format_result
 from gencaster.transport.graphiql import graphiql_html
+from gencaster.transport.multipart import MultipartError, MultipartParser, MultipartRequest
+
+# The route streams request bodies (for uploads), so JSON bodies get their own bound.
+MAX_JSON_BODY_BYTES = 16 * 1024 * 1024
+LINGER_SECONDS = 5.0
 
 
 class RequestError(Exception):
@@ -75,21 +84,74 @@ async def build_context(request: Request) -> GraphQLContext:
     return GraphQLContext(services=services, user=user, session_token=token, transport="http")
 
 
-def _parse(request: Request) -> tuple[GraphQLRequest, bool]:
-    """The GraphQL request and whether mutations are allowed (not over GET)."""
+async def _request_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused past ``limit``; the route streams, so nothing read it yet."""
+    if request.stream is not None:
+        request.stream.request_max_size = limit
+    await request.receive_body()
+    return request.body
+
+
+async def _body_chunks(request: Request) -> AsyncIterator[bytes]:
+    if request.body:  # a route that does not stream has read the body already
+        yield request.body
+    elif request.stream is not None:
+        async for chunk in request.stream:
+            yield chunk
+
+
+async def _read_multipart(request: Request, context: GraphQLContext) -> MultipartRequest:
+    """Uploads go to disk as they arrive; a caller who may not upload has them dropped."""
+    parser: MultipartParser = request.app.ctx.multipart_parser
+    if request.stream is not None:
+        request.stream.request_max_size = parser.body_limit
+    content_type = request.headers.get("content-type", "")
+    try:
+        return await parser(_body_chunks(request), content_type, keep_files=context.is_staff)
+    except MultipartError as exc:
+        raise RequestError(str(exc)) from exc
+
+
+async def _parse(
+    request: Request, context: GraphQLContext
+) -> tuple[GraphQLRequest, bool, MultipartRequest | None]:
+    """The GraphQL request, whether mutations are allowed (not over GET), and any uploads."""
     if request.method == "GET":
         args = {key: request.args.get(key) for key in ("query", "variables", "operationName")}
-        return graphql_request_from(args), False
+        return graphql_request_from(args), False, None
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        return request.app.ctx.multipart_parser(request), True
+        form = await _read_multipart(request, context)
+        try:
+            return graphql_request_from(form.operations), True, form
+        except RequestError:
+            await form.discard()
+            raise
     if not content_type.startswith("application/json"):
         raise RequestError("Send GraphQL as application/json or multipart/form-data")
     try:
-        payload = json.loads(request.body or b"null")
+        payload = json.loads(await _request_body(request, MAX_JSON_BODY_BYTES) or b"null")
     except ValueError as exc:
         raise RequestError("The body is not valid JSON") from exc
-    return graphql_request_from(payload), True
+    return graphql_request_from(payload), True, None
+
+
+async def _refuse_too_large(request: Request) -> None:
+    """Answer 413 at once, then read on for a while before the connection closes.
+
+    Closing a socket with unread data resets it, and a client still sending its body
+    would then never see the answer; so discard what keeps coming, for a bounded time.
+    """
+    resp = await request.respond(error_response("The request body is too large", status=413))
+    await resp.send(end_stream=True)
+    if request.stream is None:
+        return
+    request.stream.request_max_size = float("inf")
+    with suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            async for _ in request.stream:
+                pass
+    request.stream.request_max_size = 0  # whatever is still coming: close, do not read it
 
 
 def _apply_session_cookie(resp: HTTPResponse, context: GraphQLContext, request: Request) -> None:
@@ -108,19 +170,25 @@ def _apply_session_cookie(resp: HTTPResponse, context: GraphQLContext, request: 
         resp.delete_cookie(SESSION_COOKIE, path="/")
 
 
-async def graphql_view(request: Request) -> HTTPResponse:
+async def graphql_view(request: Request) -> HTTPResponse | None:
     if request.method == "GET" and _wants_html(request):
         return response.html(graphiql_html(endpoint=request.path))
     if request.method == "POST" and not origin_allowed(request):
         return error_response("Cross-site request refused", status=403)
+    context = await build_context(request)
     try:
-        graphql_request, allow_mutations = _parse(request)
+        graphql_request, allow_mutations, form = await _parse(request, context)
     except RequestError as exc:
         return error_response(str(exc))
-    context = await build_context(request)
-    result = await execute_request(
-        request.app.ctx.schema, graphql_request, context, allow_mutations=allow_mutations
-    )
+    except PayloadTooLarge:
+        return await _refuse_too_large(request)
+    try:
+        result = await execute_request(
+            request.app.ctx.schema, graphql_request, context, allow_mutations=allow_mutations
+        )
+    finally:
+        if form is not None:  # whatever a resolver did not store is deleted
+            await form.discard()
     if not hasattr(result, "errors"):  # a subscription: only over WebSocket
         return error_response("Subscriptions need a WebSocket connection")
     resp = response.json(format_result(result))
