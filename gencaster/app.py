@@ -22,11 +22,22 @@ from gencaster.db import tortoise_config
 from gencaster.schema import schema
 from gencaster.services import create_services
 from gencaster.settings import Settings
+from gencaster.streaming.runtime import StreamingRuntime
+from gencaster.transport.contexts import websocket_hooks
 from gencaster.transport.graphiql import STATIC_DIR
-from gencaster.transport.http import graphql_view
+from gencaster.transport.http import graphql_view, origin_allowed
+from gencaster.transport.media import register_media
+from gencaster.transport.multipart import MultipartParser
+from gencaster.transport.websocket import register_websocket
+from gencaster.transport.ws.shared import SharedFeeds
 
 logger = logging.getLogger(__name__)
+# Subscriptions that only show data: identical ones share one execution (see shared.py).
+SHAREABLE_SUBSCRIPTIONS = frozenset({"graph", "node", "streams", "streamLogs"})
 _app_numbers = itertools.count()
+# Uploads are spooled inside the media root (same disk: storing one is a rename);
+# the media route never serves dot-led folders.
+SPOOL_DIR = ".incoming"
 
 
 def _app_name() -> str:
@@ -65,6 +76,18 @@ async def open_database(settings: Settings) -> None:
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
 
 
+def _stream_request_bodies(app: Sanic, route_name: str) -> None:
+    """Hand the route's body to its handler unread (Sanic's ``stream=True``).
+
+    The GraphQL view then reads JSON itself and writes uploads to disk as they arrive,
+    instead of Sanic holding a whole upload in memory first.
+    """
+    for route in app.router.routes:
+        if route.name == f"{app.name}.{route_name}":
+            route.handler.is_stream = True
+            route.extra.stream = True
+
+
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or Settings.from_env()
     app = Sanic(_app_name())
@@ -80,13 +103,36 @@ def create_app(settings: Settings | None = None) -> Sanic:
         broker = create_broker(settings.redis_url or None, prefix=settings.redis_prefix)
         await broker.start()
         app.ctx.services = create_services(settings, broker)
+        app.ctx.streaming = StreamingRuntime(app.ctx.services)
+        await app.ctx.streaming.start()
 
     async def close_resources(app: Sanic) -> None:
+        # Sockets were closed at before_server_stop, so listeners have left by now.
+        await app.ctx.streaming.close()
         await app.ctx.services.broker.close()
         await Tortoise.close_connections()
 
     app.register_listener(open_resources, "before_server_start")
     app.register_listener(close_resources, "after_server_stop")
-    app.add_route(graphql_view, "/graphql", methods=["GET", "POST"], name="graphql")
+    on_connect, context_factory = websocket_hooks(app)
+    # One route serves both: Sanic allows one handler per path and method, and a
+    # WebSocket upgrade is a GET.
+    register_websocket(
+        app,
+        "/graphql",
+        schema=schema,
+        context_factory=context_factory,
+        on_connect=on_connect,
+        check_origin=origin_allowed,
+        http_handler=graphql_view,
+        name="graphql",
+        shared=SharedFeeds(SHAREABLE_SUBSCRIPTIONS),
+        access_key=lambda context: context.is_staff,
+    )
+    _stream_request_bodies(app, "graphql")
+    app.ctx.multipart_parser = MultipartParser(
+        spool_dir=settings.media_root / SPOOL_DIR, max_file_bytes=settings.max_upload_bytes
+    )
+    register_media(app, root=settings.media_root, media_url=settings.media_url)
     app.static("/static/graphiql", STATIC_DIR, name="graphiql_static")
     return app

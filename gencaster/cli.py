@@ -10,8 +10,12 @@ import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gencaster.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from gencaster.media import MediaStore
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SCHEMA_FILE = Path("graphql") / "schema.graphql"
@@ -133,6 +137,118 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _media_store(settings: Settings) -> MediaStore:
+    from gencaster.media import MediaStore
+
+    return MediaStore(
+        root=settings.media_root, url_prefix=settings.media_url, sc_prefix=settings.sc_media_prefix
+    )
+
+
+def _files_to_import(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; folders stand for every file in them (hidden ones left out)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = (item for item in path.rglob("*") if item.is_file())
+            files.extend(sorted(item for item in found if not item.name.startswith(".")))
+        else:
+            files.append(path)
+    return files
+
+
+async def _import_audio(settings: Settings, files: list[Path], description: str) -> int:
+    """Import each file; returns how many were skipped (each with its reason)."""
+    from tortoise import Tortoise
+    from tqdm import tqdm
+
+    from gencaster.app import open_database
+    from gencaster.audio import InvalidAudio, import_audio_file
+
+    media, skipped = _media_store(settings), 0
+    await open_database(settings)
+    try:
+        for path in tqdm(files, desc="Importing", unit="file", file=sys.stderr):
+            try:
+                audio = await import_audio_file(path, media=media, description=description)
+            except InvalidAudio as exc:
+                skipped += 1
+                tqdm.write(f"Skipped {path}: {exc.reason}", file=sys.stderr)
+            else:
+                tqdm.write(f"Imported {path} -> {media.path_of(audio)} ({audio.uuid})")
+    finally:
+        await Tortoise.close_connections()
+    return skipped
+
+
+def cmd_audio_import(args: argparse.Namespace, settings: Settings) -> int:
+    files = _files_to_import(args.paths)
+    skipped = asyncio.run(_import_audio(settings, files, args.description))
+    print(f"Imported {len(files) - skipped} file(s), skipped {skipped}")
+    return 1 if skipped else 0
+
+
+async def _speak(settings: Settings, ssml: str, voice: str) -> tuple[Path, bool]:
+    """The speech file's path, and whether it was synthesised now (not found cached)."""
+    from tortoise import Tortoise
+
+    from gencaster.app import open_database
+    from gencaster.streaming.tts import create_speech_service
+
+    media = _media_store(settings)
+    service = create_speech_service(settings, media)
+    await open_database(settings)
+    try:
+        audio = await service.speak(ssml, voice)
+    finally:
+        await Tortoise.close_connections()
+    return media.path_of(audio), service.syntheses > 0
+
+
+def _ssml_of(args: argparse.Namespace) -> str:
+    """SSML as given, or the markdown dialect rendered as a markdown cell would be."""
+    if args.ssml:
+        return args.text
+    from gencaster.engine.markdown import render_ssml
+
+    result = render_ssml(args.text)
+    for warning in result.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    return result.ssml
+
+
+def cmd_tts(args: argparse.Namespace, settings: Settings) -> int:
+    from gencaster.streaming.speech import SpeechError
+
+    try:
+        path, made = asyncio.run(_speak(settings, _ssml_of(args), args.voice))
+    except SpeechError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    print("Synthesised" if made else "Found in the cache", file=sys.stderr)
+    print(path.resolve())
+    return 0
+
+
+def _add_media_commands(commands: Any) -> None:
+    audio = commands.add_parser("audio", help="manage audio files")
+    audio_commands = audio.add_subparsers(dest="audio_command", required=True)
+    importer = audio_commands.add_parser(
+        "import", help="copy WAV/FLAC files (or folders of them) into the media root"
+    )
+    importer.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    importer.add_argument("--description", default="", help="for every imported file")
+    importer.set_defaults(handler=cmd_audio_import)
+
+    tts = commands.add_parser(
+        "tts", help="synthesise speech into the cache and print the file's path"
+    )
+    tts.add_argument("text", help="Gencaster markdown, as in a markdown cell (or SSML)")
+    tts.add_argument("--ssml", action="store_true", help="TEXT is SSML, used as is")
+    tts.add_argument("--voice", default="default", help="default, male, female, …")
+    tts.set_defaults(handler=cmd_tts)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gencaster", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="a file, or - for stdout")
     export.set_defaults(handler=cmd_export_schema)
+    _add_media_commands(commands)
     return parser
 
 

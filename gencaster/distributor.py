@@ -21,7 +21,12 @@ from gencaster.broker import Broker, BrokerError
 logger = logging.getLogger(__name__)
 
 MessageType = Literal[
-    "graph.update", "node.update", "streams.update", "stream_log.update", "instruction.update"
+    "graph.update",
+    "node.update",
+    "streams.update",
+    "stream_log.update",
+    "instruction.update",
+    "stream_variable.update",
 ]
 
 
@@ -67,6 +72,10 @@ class GenCasterChannel:
     def instruction_channel(instruction_uuid: UUID | str) -> str:
         return f"instruction:{instruction_uuid}"
 
+    @staticmethod
+    def stream_variables_channel(stream_uuid: UUID | str) -> str:
+        return f"stream_variables:{stream_uuid}"
+
     STREAMS_CHANNEL = "streams"
     STREAM_LOGS_CHANNEL = "stream_logs"
 
@@ -110,6 +119,13 @@ class GenCasterChannel:
         data = {"uuid": str(instruction_uuid), "state": state}
         await self._publish(
             self.instruction_channel(instruction_uuid), Update("instruction.update", data)
+        )
+
+    async def publish_stream_variable_update(self, stream_uuid: UUID | str, key: str) -> None:
+        """A listener or a cell set ``key``; engines waiting for it wake up."""
+        data = {"uuid": str(stream_uuid), "key": key}
+        await self._publish(
+            self.stream_variables_channel(stream_uuid), Update("stream_variable.update", data)
         )
 
     @asynccontextmanager

@@ -1,12 +1,14 @@
 """Shared fixtures: real databases, a real server on a free port, real clients.
 
 ``server`` is parametrised over SQLite and PostgreSQL; tests that use it run on
-both. One server per database serves a whole test session (on the session's
+both. One server per database serves a whole test module (on the session's
 event loop); tests create uniquely named data so they do not disturb each other.
+The ORM is process-wide state, so never more than one server runs at a time.
 """
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,7 +33,10 @@ def make_settings(tmp: Path, database_url: str, **changes: object) -> Settings:
         "port": free_port(),
         "data_dir": tmp,
         "database_url": database_url,
-        "osc_port": 0,
+        "osc_host": "127.0.0.1",
+        "osc_port": free_port(socket.SOCK_DGRAM),
+        "osc_password": "osc-secret",
+        "instruction_timeout_s": 5.0,
         "secret_key": "test-secret-key",
         "redis_prefix": f"gencaster-test-{RUN_ID}-{uuid.uuid4().hex[:6]}",
         "cors_origins": ("http://editor.example",),
@@ -45,7 +50,7 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session", params=["sqlite", "postgres"])
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["sqlite", "postgres"])
 async def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RunningServer]:

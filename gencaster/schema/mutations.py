@@ -8,6 +8,7 @@ import graphene
 from graphene import Boolean, Field, List, NonNull, String
 
 from gencaster import auth
+from gencaster.audio import InvalidAudio, add_uploaded_file
 from gencaster.engine.sandbox import InvalidPythonCode
 from gencaster.schema import inputs, types
 from gencaster.schema.queries import get_by_pk
@@ -73,6 +74,16 @@ class Mutation(graphene.ObjectType):
         NonNull(Boolean),
         node_door_uuid=NonNull(UUID),
         description="Default doors are never deleted (false)",
+    )
+    add_audio_file = Field(
+        NonNull(types.AudioFileUploadResponse),
+        new_audio_file=NonNull(inputs.AddAudioFile),
+        description=(
+            "Send as a multipart request (GraphQL multipart request spec). Only WAV or FLAC"
+            " content within the upload limit is kept, under a name the server chooses;"
+            " anything else returns InvalidAudioFile and stores nothing. The file name must"
+            " be a plain name (no path). Bodies over twice the limit are refused with HTTP 413."
+        ),
     )
     update_audio_file = Field(
         NonNull(types.AudioFile),
@@ -176,6 +187,21 @@ class Mutation(graphene.ObjectType):
         return await _editor(info).delete_node_door(node_door_uuid)
 
     @staticmethod
+    async def resolve_add_audio_file(
+        root: Any, info: graphene.ResolveInfo, new_audio_file: Any
+    ) -> Any:
+        try:
+            return await add_uploaded_file(
+                new_audio_file.file,
+                media=info.context.services.media,
+                name=new_audio_file.name,
+                description=new_audio_file.description,
+                file_name=new_audio_file.file_name,
+            )
+        except InvalidAudio as invalid:
+            return types.InvalidAudioFile(error=invalid.reason)
+
+    @staticmethod
     async def resolve_update_audio_file(
         root: Any, info: graphene.ResolveInfo, uuid: Any, update_audio_file: Any
     ) -> Any:
@@ -193,5 +219,6 @@ class Mutation(graphene.ObjectType):
         return await upsert_stream_variables(
             stream_variables,
             limits=services.variable_limits,
+            channel=services.channel,
             send_to_sc=services.send_variable_to_sc,
         )

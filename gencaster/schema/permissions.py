@@ -12,8 +12,9 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from gencaster.errors import Unauthenticated
 from graphql import GraphQLResolveInfo, GraphQLSchema
+
+from gencaster.errors import Unauthenticated
 
 PUBLIC_FIELDS: dict[str, frozenset[str]] = {
     "Query": frozenset({"graphs", "streamPoints", "streamPoint", "isAuthenticated"}),

@@ -8,17 +8,20 @@ Loaders are renewed per event, so a re-read never sees a cached row.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 from uuid import UUID as PyUUID
 
 import graphene
 from graphene import Field, Int, NonNull
 
+from gencaster.engine.engine import DeadEnd, DialogShown, InstructionSent
 from gencaster.errors import BadUserInput, NotFound
 from gencaster.schema import types
 from gencaster.schema.context import Loaders
 from gencaster.schema.inputs import id_list
 from gencaster.schema.scalars import UUID
+from gencaster.streaming.listening import Attached, ListenEvent, NoStream
 from models import Graph, Node, Stream, StreamLog
 
 MAX_STREAMS_LIMIT = 1000
@@ -52,6 +55,21 @@ def _log_matches(log: StreamLog, stream_uuid: PyUUID | None, point_uuid: PyUUID 
     if stream_uuid is not None and log.stream_id != stream_uuid:
         return False
     return point_uuid is None or log.stream_point_id == point_uuid
+
+
+async def _stream_info_payload(event: ListenEvent, stream: Stream | None) -> Any:
+    """The GraphQL shape of what a listener hears."""
+    if isinstance(event, Attached):
+        return types.StreamInfo(stream=event.stream, stream_instruction=None)
+    if isinstance(event, InstructionSent):
+        fresh = await Stream.get_or_none(uuid=stream.uuid) if stream else None
+        return types.StreamInfo(stream=fresh or stream, stream_instruction=event.instruction)
+    if isinstance(event, DialogShown):
+        return event.dialog
+    if isinstance(event, NoStream):
+        return types.NoStreamAvailable(error=event.reason)
+    assert isinstance(event, DeadEnd)
+    return types.GraphDeadEnd(error=event.reason)
 
 
 class Subscription(graphene.ObjectType):
@@ -134,8 +152,12 @@ class Subscription(graphene.ObjectType):
         root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID
     ) -> AsyncIterator[Any]:
         listening = info.context.services.listening
-        async for item in listening.listen(graph_uuid, info.context):
-            yield item
+        stream: Stream | None = None
+        async with aclosing(listening.listen(graph_uuid)) as events:
+            async for event in events:
+                if isinstance(event, Attached):
+                    stream = event.stream
+                yield _fresh(info, await _stream_info_payload(event, stream))
 
     @staticmethod
     def resolve_graph(root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from gencaster.distributor import GenCasterChannel
 from gencaster.errors import BadUserInput, NotFound
 from models import Stream, StreamVariable
 
@@ -55,9 +56,10 @@ async def upsert_stream_variables(
     inputs: Sequence[Mapping[str, Any]],
     *,
     limits: VariableLimits,
+    channel: GenCasterChannel,
     send_to_sc: SendToSc | None = None,
 ) -> list[StreamVariable]:
-    """Create or update each (stream, key); all or nothing."""
+    """Create or update each (stream, key); all or nothing; engines hear of it after."""
     checked = []
     for data in inputs:
         key, value = data["key"], data["value"]
@@ -71,6 +73,8 @@ async def upsert_stream_variables(
             stream = streams.get(data["stream_uuid"]) or await _stream(data["stream_uuid"])
             streams[data["stream_uuid"]] = stream
             saved.append(await _upsert(stream, data, limits))
+    for variable in saved:
+        await channel.publish_stream_variable_update(variable.stream_id, variable.key)
     if send_to_sc is not None:
         for (data, number), variable in zip(checked, saved, strict=True):
             if number is not None:

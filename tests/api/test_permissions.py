@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
-
-from gencaster.auth import create_user
-from gencaster.schema import schema
-from gencaster.schema.permissions import PUBLIC_FIELDS, staff_fields
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -20,12 +17,19 @@ from graphql import (
     Undefined,
     get_named_type,
 )
+
+from gencaster.auth import create_user
+from gencaster.schema import schema
+from gencaster.schema.permissions import PUBLIC_FIELDS, staff_fields
 from models import Graph, Node, StreamVariable
 from tests.conftest import STAFF_PASSWORD
 from tests.support.graphql import GraphQLClient
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+UPLOAD = object()  # stands for a file part of a multipart request
 
 
 def sample(type_: Any) -> Any:
@@ -51,7 +55,7 @@ def sample(type_: Any) -> Any:
         "Int": 1,
         "Float": 1.0,
         "Boolean": True,
-        "Upload": None,
+        "Upload": UPLOAD,
     }[type_.name]
 
 
@@ -97,6 +101,29 @@ def test_the_public_fields_are_exactly_those_api_md_names():
     assert ("Mutation", "addGraph") in STAFF_FIELDS and ("Query", "graph") in STAFF_FIELDS
 
 
+def _upload_paths(value: Any, path: str) -> list[str]:
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _upload_paths(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _upload_paths(item, f"{path}.{i}")]
+    return [path] if value is UPLOAD else []
+
+
+async def _send(client: GraphQLClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """JSON, or a multipart request (as upload clients send it) when a file is needed."""
+    paths = _upload_paths(variables, "variables")
+    if not paths:
+        return await client.execute(query, variables)
+    operations = json.dumps({"query": query, "variables": variables}, default=lambda _: None)
+    files_map = {str(index): [path] for index, path in enumerate(paths)}
+    files = {str(index): ("a.wav", b"RIFF0000WAVE", "audio/wav") for index in range(len(paths))}
+    response = await client.http.post(
+        client.url, data={"operations": operations, "map": json.dumps(files_map)}, files=files
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 async def _counts() -> tuple[int, int, int]:
     return (await Graph.all().count(), await Node.all().count(), await StreamVariable.all().count())
 
@@ -107,7 +134,7 @@ async def test_staff_fields_refuse_anonymous_callers_and_change_nothing(
 ):
     query, variables = operation_for(root, field_name)
     before = await _counts()
-    body = await anonymous.execute(query, variables)
+    body = await _send(anonymous, query, variables)
     codes = [error["extensions"]["code"] for error in body.get("errors", [])]
     assert codes == ["UNAUTHENTICATED"], (query, body)
     assert await _counts() == before

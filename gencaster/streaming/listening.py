@@ -1,0 +1,161 @@
+"""Listening: attach a listener to a stream, run the graph's engine, detach exactly once.
+
+Listeners of one stream in this process share one engine run (``StreamRun``):
+on ``ONE_GRAPH_ONE_STREAM`` graphs many listeners hear one stream, and it must
+not receive one copy of every instruction per listener. The run starts with its
+first local listener and is cancelled when its last local listener leaves.
+
+Whatever ends a listener's subscription — stop, complete, socket close, abrupt
+reset, shutdown or an engine error — the ``finally`` of ``listen`` releases its
+attachment; ``StreamAssigner.release`` decrements only once per attachment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices
+from gencaster.errors import NotFound
+from gencaster.streaming.assignment import Attachment, NoStreamAvailableError, StreamAssigner
+from models import Graph, Stream, StreamAssignmentPolicy, StreamPoint
+
+logger = logging.getLogger(__name__)
+
+LISTENER_QUEUE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Attached:
+    """The listener has a stream (the first thing it hears)."""
+
+    stream: Stream
+
+
+@dataclass(frozen=True)
+class NoStream:
+    reason: str
+
+
+ListenEvent = Attached | NoStream | EngineEvent
+
+
+class StreamRun:
+    """One engine walking one stream, its events fanned out to local listeners."""
+
+    def __init__(self, engine: Engine, on_finished: Callable[[StreamRun], None]) -> None:
+        self.engine = engine
+        self.listeners: set[asyncio.Queue[EngineEvent]] = set()
+        self._on_finished = on_finished
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        self.task.add_done_callback(self._done)
+
+    def join(self) -> asyncio.Queue[EngineEvent]:
+        queue: asyncio.Queue[EngineEvent] = asyncio.Queue(LISTENER_QUEUE_SIZE)
+        self.listeners.add(queue)
+        return queue
+
+    def leave(self, queue: asyncio.Queue[EngineEvent]) -> None:
+        self.listeners.discard(queue)
+        if not self.listeners:
+            self.task.cancel()
+
+    def _broadcast(self, event: EngineEvent) -> None:
+        for queue in list(self.listeners):
+            if queue.full():
+                logger.warning("A listener of stream %s fell behind", self.engine.stream.uuid)
+                continue
+            queue.put_nowait(event)
+
+    async def _run(self) -> None:
+        try:
+            async with aclosing(self.engine.run()) as events:
+                async for event in events:
+                    self._broadcast(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("The engine of stream %s failed", self.engine.stream.uuid)
+            await self.engine.log("The engine stopped because of an internal error")
+            self._broadcast(DeadEnd("The story stopped because of an error"))
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._on_finished(self)
+
+
+class ListeningService:
+    def __init__(self, *, assigner: StreamAssigner, engine_services: EngineServices) -> None:
+        self.assigner = assigner
+        self.engine_services = engine_services
+        self.runs: dict[UUID, StreamRun] = {}
+        self._releases: set[asyncio.Task[Any]] = set()
+
+    async def listen(self, graph_uuid: UUID) -> AsyncIterator[ListenEvent]:
+        graph = await Graph.get_or_none(uuid=graph_uuid)
+        if graph is None:
+            raise NotFound(f"No graph with uuid {graph_uuid}")
+        if graph.stream_assignment_policy == StreamAssignmentPolicy.DEACTIVATE:
+            yield NoStream("This graph is not streaming at the moment")
+            return
+        try:
+            attachment = await self.assigner.attach(graph)
+        except NoStreamAvailableError as error:
+            yield NoStream(str(error) or "No stream is free at the moment")
+            return
+        try:
+            yield Attached(attachment.stream)
+            async for event in self._follow(graph, attachment):
+                yield event
+        finally:
+            await self._release(attachment)
+
+    async def _follow(self, graph: Graph, attachment: Attachment) -> AsyncIterator[EngineEvent]:
+        run = await self._run_for(graph, attachment)
+        queue = run.join()
+        try:
+            while True:
+                event = await queue.get()
+                yield event
+                if isinstance(event, DeadEnd):
+                    return
+        finally:
+            run.leave(queue)
+
+    async def _run_for(self, graph: Graph, attachment: Attachment) -> StreamRun:
+        stream = attachment.stream
+        run = self.runs.get(stream.uuid)
+        if run is None or run.task.done():
+            point = await StreamPoint.get(uuid=stream.stream_point_id)
+            engine = Engine(
+                graph=graph,
+                stream=stream,
+                point=point,
+                services=self.engine_services,
+                clean_slate=attachment.first_listener,
+            )
+            run = StreamRun(engine, self._forget)
+            self.runs[stream.uuid] = run
+        return run
+
+    def _forget(self, run: StreamRun) -> None:
+        if self.runs.get(run.engine.stream.uuid) is run:
+            del self.runs[run.engine.stream.uuid]
+
+    async def _release(self, attachment: Attachment) -> None:
+        """Release in a task of its own, so a second cancellation cannot cut it short."""
+        task = asyncio.get_running_loop().create_task(self.assigner.release(attachment))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+        await asyncio.shield(task)
+
+    async def close(self) -> None:
+        """Stop every engine run (listeners' own ``finally`` blocks release them)."""
+        for run in list(self.runs.values()):
+            run.task.cancel()
+        if self._releases:
+            await asyncio.wait(list(self._releases))
