@@ -66,7 +66,7 @@ class Subscription:
             raise StopAsyncIteration from None
 
     # The timeout parameter mirrors ws.receive(timeout=...): every test receive needs one.
-    async def get(self, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+    async def get(self, timeout: float | None = None) -> bytes:
         """The next message; ``TimeoutError`` after ``timeout`` seconds, if given.
 
         Messages queued before the subscription ended are still returned; after

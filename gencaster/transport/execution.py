@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import graphene
-from graphql.pyutils import is_awaitable
-
-from gencaster.errors import GencasterError
 from graphql import (
     ExecutionResult,
     GraphQLError,
@@ -27,6 +24,9 @@ from graphql import (
     subscribe,
     validate,
 )
+from graphql.pyutils import is_awaitable
+
+from gencaster.errors import GencasterError
 
 logger = logging.getLogger(__name__)
 

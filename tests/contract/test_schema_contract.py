@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from graphql import parse, validate
 
 from gencaster.cli import schema_sdl
 from gencaster.schema import schema
-from graphql import parse, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = sorted((ROOT / "graphql" / "operations").glob("*.graphql"))

@@ -56,7 +56,7 @@ async def connection_config(kind: str, directory: Path) -> AsyncIterator[str | d
         }
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session", params=["sqlite", "postgres"])
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["sqlite", "postgres"])
 async def db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:

@@ -88,7 +88,7 @@ class _Run:
         limit = self.meter.budget.max_sleep_seconds
 
         # The parameter is named as cells call it: wait_for_stream_variable("x", timeout=10).
-        async def wait_for_stream_variable(name: str, timeout: float = 60.0) -> str | None:  # noqa: ASYNC109
+        async def wait_for_stream_variable(name: str, timeout: float = 60.0) -> str | None:
             if not isinstance(name, str) or not 0 < len(name) <= MAX_KEY_CHARS:
                 raise TypeError(
                     f"the variable name must be text of 1 to {MAX_KEY_CHARS} characters"

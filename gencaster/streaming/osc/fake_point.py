@@ -156,7 +156,7 @@ class FakeStreamPoint:
     async def wait_for_instructions(
         self,
         count: int,
-        timeout: float,  # noqa: ASYNC109
+        timeout: float,
     ) -> list[ReceivedInstruction]:
         """The first ``count`` instructions, once that many have arrived."""
         try:
