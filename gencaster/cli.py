@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import sys
@@ -230,6 +231,44 @@ def cmd_tts(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_osc(args: argparse.Namespace, settings: Settings) -> int:
+    from gencaster.streaming.runtime import run_osc_process
+
+    if not settings.redis_url:
+        print(
+            "Error: gencaster osc needs GENCASTER_REDIS_URL: the engines in the web "
+            "processes hear acknowledgements only through Redis",
+            file=sys.stderr,
+        )
+        return 2
+    settings = settings.with_changes(osc_port=args.port or settings.osc_port or 7000)
+    asyncio.run(run_osc_process(settings))
+    return 0
+
+
+def cmd_fake_stream_point(args: argparse.Namespace, settings: Settings) -> int:
+    from gencaster.streaming.osc.fake_point import options_from_arguments, run_fake_stream_point
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_fake_stream_point(**options_from_arguments(args)))
+    return 0
+
+
+def _add_streaming_commands(commands: Any) -> None:
+    from gencaster.streaming.osc.fake_point import build_argument_parser
+
+    osc = commands.add_parser(
+        "osc", help="run only the OSC server (web processes then use GENCASTER_OSC_PORT=0)"
+    )
+    osc.add_argument("--port", type=int, help="UDP port (default GENCASTER_OSC_PORT or 7000)")
+    osc.set_defaults(handler=cmd_osc)
+    fake = commands.add_parser(
+        "fake-stream-point", help="a stand-in for a SuperCollider stream point, for demos"
+    )
+    build_argument_parser(fake)
+    fake.set_defaults(handler=cmd_fake_stream_point)
+
+
 def _add_media_commands(commands: Any) -> None:
     audio = commands.add_parser("audio", help="manage audio files")
     audio_commands = audio.add_subparsers(dest="audio_command", required=True)
@@ -276,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="a file, or - for stdout")
     export.set_defaults(handler=cmd_export_schema)
     _add_media_commands(commands)
+    _add_streaming_commands(commands)
     return parser
 
 

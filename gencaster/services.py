@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from gencaster.auth import SessionStore
@@ -35,7 +36,9 @@ def create_services(settings: Settings, broker: Broker) -> Services:
         settings=settings,
         broker=broker,
         channel=channel,
-        sessions=SessionStore(settings.resolved_secret_key()),
+        sessions=SessionStore(
+            settings.resolved_secret_key(), lifetime=timedelta(days=settings.session_days)
+        ),
         editor=StoryGraphEditor(channel),
         media=MediaStore(
             root=settings.media_root,

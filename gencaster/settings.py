@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,6 @@ class Settings:
     tts_backend: str = "espeak"
     tts_language: str = "de"
     debug: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir)
@@ -120,8 +119,6 @@ class Settings:
 def _parse(values: Mapping[str, str]) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for item in fields(Settings):
-        if item.name == "extra":
-            continue
         key = PREFIX + item.name.upper()
         if key not in values:
             continue

@@ -10,11 +10,16 @@ that receives beacons and acknowledgements. ``close`` undoes it in reverse.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+
+from tortoise import Tortoise
 
 from gencaster.engine.engine import EngineServices, async_playback
 from gencaster.engine.variables import StreamVariables
 from gencaster.services import Services
+from gencaster.settings import Settings
 from gencaster.streaming.assignment import StreamAssigner
 from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.listening import ListeningService
@@ -141,3 +146,31 @@ class OscRuntime:
     async def close(self) -> None:
         await self.server.close()
         await self.osc.close()
+
+
+async def run_osc_process(settings: Settings) -> None:
+    """``gencaster osc``: the OSC server in its own process, until SIGINT or SIGTERM.
+
+    Engines run in the web processes and learn of acknowledgements only through
+    the broker, so this needs Redis.
+    """
+    from gencaster.app import open_database
+    from gencaster.broker import create_broker
+    from gencaster.services import create_services
+
+    await open_database(settings)
+    broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)
+    await broker.start()
+    runtime = OscRuntime(create_services(settings, broker))
+    server = await runtime.start()
+    logger.info("OSC server listening on UDP %s:%s", settings.osc_host, server.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runtime.close()
+        await broker.close()
+        await Tortoise.close_connections()
