@@ -18,7 +18,8 @@ import time
 
 from websockets.asyncio.client import connect
 
-from bench.support import percentile, query_count, server_process, staff_client
+from bench.support import percentile, query_count, rss_mb, server, staff_session
+from gencaster.auth import SESSION_COOKIE
 
 GRAPH_SUB = (
     "subscription($g: UUID!) { graph(graphUuid: $g) { uuid nodes { uuid name positionX } } }"
@@ -31,9 +32,13 @@ class Watcher:
         self.ready = asyncio.Event()
         self.connection = None
 
-    async def run(self, url: str, graph_uuid: str) -> None:
+    async def run(self, url: str, graph_uuid: str, cookie: str) -> None:
         self.connection = await connect(
-            url, subprotocols=["graphql-transport-ws"], max_queue=None, open_timeout=60
+            url,
+            subprotocols=["graphql-transport-ws"],
+            additional_headers={"Cookie": f"{SESSION_COOKIE}={cookie}"},
+            max_queue=None,
+            open_timeout=60,
         )
         await self.connection.send(json.dumps({"type": "connection_init", "payload": {}}))
         await self.connection.recv()
@@ -77,19 +82,20 @@ async def make_graph(http, url: str) -> tuple[str, str]:
 
 
 async def run_round(server, watchers_count: int, updates: int) -> None:
-    http = await staff_client(server)
+    http = await staff_session(server)
     graph_uuid, node_uuid = await make_graph(http, server.url)
-    rss_before = server.rss_mb()
+    rss_before = rss_mb(server)
     watchers = [Watcher() for _ in range(watchers_count)]
     started = time.perf_counter()
     tasks = []
     for batch_start in range(0, watchers_count, 100):
         batch = watchers[batch_start : batch_start + 100]
-        tasks += [asyncio.create_task(w.run(server.ws_url, graph_uuid)) for w in batch]
+        cookie = http.cookies[SESSION_COOKIE]
+        tasks += [asyncio.create_task(w.run(server.ws_url, graph_uuid, cookie)) for w in batch]
         await asyncio.wait_for(asyncio.gather(*(w.ready.wait() for w in batch)), 120)
     connect_seconds = time.perf_counter() - started
     await asyncio.sleep(1.0)
-    rss_joined = server.rss_mb()
+    rss_joined = rss_mb(server)
     queries_before = await query_count(server)
     sent_at: dict[float, float] = {}
     for index in range(1, updates + 1):
@@ -142,9 +148,9 @@ async def main() -> None:
         settings["database_url"] = args.database_url
     if args.redis_url:
         settings["redis_url"] = args.redis_url
-    async with server_process(**settings) as server:
+    async with server(**settings) as running:
         for count in args.watchers:
-            await run_round(server, count, args.updates)
+            await run_round(running, count, args.updates)
 
 
 if __name__ == "__main__":
