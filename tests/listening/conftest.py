@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest_asyncio
 
 from gencaster.streaming.osc import FakeStreamPoint
+from models import StreamPoint
 from tests.support.server import RunningServer
 
 FakeFactory = Callable[..., Awaitable[FakeStreamPoint]]
@@ -31,3 +32,5 @@ async def fake_point(server: RunningServer) -> AsyncIterator[FakeFactory]:
     yield start
     for point in started:
         await point.close()
+        # Gone points must not be handed to the next test's listeners.
+        await StreamPoint.filter(port=point.lang_port).update(last_live=None)
