@@ -129,8 +129,12 @@ class ListeningService:
     async def _run_for(self, graph: Graph, attachment: Attachment) -> StreamRun:
         stream = attachment.stream
         run = self.runs.get(stream.uuid)
+        if run is not None and not run.task.done():
+            return run
+        point = await StreamPoint.get(uuid=stream.stream_point_id)
+        # Another listener of this stream may have started its run while we read.
+        run = self.runs.get(stream.uuid)
         if run is None or run.task.done():
-            point = await StreamPoint.get(uuid=stream.stream_point_id)
             engine = Engine(
                 graph=graph,
                 stream=stream,
