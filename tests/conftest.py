@@ -23,6 +23,9 @@ from tests.support.databases import REDIS_URL, database
 from tests.support.graphql import GraphQLClient
 from tests.support.server import RunningServer, free_port, running_server
 
+# The shared OSC fixtures (start_server, osc_client, make_peer) for the folders that use them.
+pytest_plugins = ["tests.support.osc"]
+
 STAFF_PASSWORD = "staff-password-123"
 RUN_ID = uuid.uuid4().hex[:8]
 

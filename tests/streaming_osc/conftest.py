@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, cast
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from gencaster.streaming.osc import (
-    Acknowledgement,
-    Beacon,
-    FakeStreamPoint,
-    OscClient,
-    OscServer,
-    RemoteAction,
-)
+from gencaster.streaming.osc import Acknowledgement, Beacon, OscServer, RemoteAction
+from tests.support.osc import MakeFake, StartServer, fake_points
 
-LOOPBACK = "127.0.0.1"
 TIMEOUT = 2.0  # every network wait in these tests is bounded by this
 
 
@@ -62,100 +54,18 @@ class RecordingHandler:
         changed.set()
 
 
-class UdpPeer(asyncio.DatagramProtocol):
-    """A plain UDP socket for sending raw bytes and capturing raw datagrams."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[tuple[bytes, tuple[Any, ...]]] = asyncio.Queue()
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        self.queue.put_nowait((data, addr))
-
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        return self.transport.get_extra_info("sockname")[1]
-
-    def send(self, data: bytes, port: int) -> None:
-        assert self.transport is not None
-        self.transport.sendto(data, (LOOPBACK, port))
-
-    async def receive(self, within: float = TIMEOUT) -> tuple[bytes, tuple[Any, ...]]:
-        async with asyncio.timeout(within):
-            return await self.queue.get()
-
-
 @pytest.fixture
 def handler() -> RecordingHandler:
     return RecordingHandler()
 
 
 @pytest.fixture
-async def start_server() -> AsyncIterator[Callable[..., Awaitable[OscServer]]]:
-    """Builds started servers on a free loopback port and closes them after the test."""
-    servers: list[OscServer] = []
-
-    async def start(handler: Any, **options: Any) -> OscServer:
-        server = OscServer(handler, host=LOOPBACK, port=0, **options)
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.close()
-
-
-@pytest.fixture
-async def osc_server(
-    start_server: Callable[..., Awaitable[OscServer]], handler: RecordingHandler
-) -> OscServer:
+async def osc_server(start_server: StartServer, handler: RecordingHandler) -> OscServer:
     return await start_server(handler)
 
 
 @pytest.fixture
-async def osc_client() -> AsyncIterator[OscClient]:
-    client = OscClient()
-    await client.start()
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def make_peer() -> AsyncIterator[Callable[[], Awaitable[UdpPeer]]]:
-    peers: list[UdpPeer] = []
-
-    async def make() -> UdpPeer:
-        loop = asyncio.get_running_loop()
-        _, peer = await loop.create_datagram_endpoint(UdpPeer, local_addr=(LOOPBACK, 0))
-        peers.append(peer)
-        return peer
-
-    yield make
-    for peer in peers:
-        if peer.transport is not None:
-            peer.transport.close()
-
-
-@pytest.fixture
-async def make_fake_point(
-    osc_server: OscServer,
-) -> AsyncIterator[Callable[..., Awaitable[FakeStreamPoint]]]:
+async def make_fake_point(osc_server: OscServer) -> AsyncIterator[MakeFake]:
     """Builds started fake stream points beaconing to ``osc_server`` (unless told otherwise)."""
-    points: list[FakeStreamPoint] = []
-
-    async def make(**options: Any) -> FakeStreamPoint:
-        options.setdefault("server_host", LOOPBACK)
-        options.setdefault("server_port", osc_server.port)
-        point = FakeStreamPoint(**options)
-        await point.start()
-        points.append(point)
-        return point
-
-    yield make
-    for point in points:
-        await point.close()
+    async with fake_points(osc_server.port) as make:
+        yield make

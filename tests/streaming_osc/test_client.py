@@ -9,8 +9,7 @@ from pythonosc.osc_message import OscMessage
 
 from gencaster.streaming.osc import OscClient
 from gencaster.streaming.osc.messages import decode_message
-
-from .conftest import UdpPeer
+from tests.support.osc import UdpPeer
 
 UUID = "5a3c1a52-8f4e-4f1c-9f64-3f2d7f1b2c10"
 MakePeer = Callable[[], Awaitable[UdpPeer]]

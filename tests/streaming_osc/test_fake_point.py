@@ -16,8 +16,9 @@ from gencaster.streaming.osc import (
 )
 from gencaster.streaming.osc.fake_point import build_argument_parser, options_from_arguments
 from gencaster.streaming.osc.messages import decode_message, encode_message
+from tests.support.osc import UdpPeer
 
-from .conftest import TIMEOUT, RecordingHandler, UdpPeer
+from .conftest import TIMEOUT, RecordingHandler
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
 MakePeer = Callable[[], Awaitable[UdpPeer]]
@@ -177,7 +178,7 @@ async def test_an_int_manual_finish_is_received_and_never_finished(
     point = await make_fake_point()
     peer = await make_peer()
     instruction = new_uuid()
-    peer.send(encode_message("/instruction", [instruction, "1", 0]), point.lang_port)
+    peer.send_raw(encode_message("/instruction", [instruction, "1", 0]), point.lang_port)
     await handler.wait_until(lambda: handler.statuses(instruction) == ["RECEIVED"])
     await asyncio.sleep(QUIET)
     assert handler.statuses(instruction) == ["RECEIVED"]
@@ -190,9 +191,9 @@ async def test_unexpected_datagrams_are_recorded_as_errors(
 ) -> None:
     point = await make_fake_point()
     peer = await make_peer()
-    peer.send(b"garbage", point.lang_port)
-    peer.send(encode_message("/other", ["x"]), point.lang_port)
-    peer.send(encode_message("/instruction", [new_uuid(), "1", False]), point.lang_port)
+    peer.send_raw(b"garbage", point.lang_port)
+    peer.send_raw(encode_message("/other", ["x"]), point.lang_port)
+    peer.send_raw(encode_message("/instruction", [new_uuid(), "1", False]), point.lang_port)
     await point.wait_for_instructions(1, TIMEOUT)  # loopback keeps order: the others came first
     assert len(point.errors) == 2
     assert len(point.received) == 1

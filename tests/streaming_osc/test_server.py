@@ -13,8 +13,9 @@ import pytest
 
 from gencaster.streaming.osc import Acknowledgement, Beacon, OscServer, RemoteAction
 from gencaster.streaming.osc.messages import encode_message
+from tests.support.osc import UdpPeer
 
-from .conftest import TIMEOUT, RecordingHandler, UdpPeer
+from .conftest import TIMEOUT, RecordingHandler
 
 SERVER_LOGGER = "gencaster.streaming.osc.server"
 UUID = "5a3c1a52-8f4e-4f1c-9f64-3f2d7f1b2c10"
@@ -69,7 +70,7 @@ async def test_beacon_reaches_the_handler_with_the_sender_host(
     osc_server: OscServer, handler: RecordingHandler, make_peer: MakePeer
 ) -> None:
     peer = await make_peer()
-    peer.send(beacon_datagram(), osc_server.port)
+    peer.send_raw(beacon_datagram(), osc_server.port)
     await handler.wait_until(lambda: len(handler.beacons) == 1)
     host, beacon = handler.beacons[0]
     assert host == "127.0.0.1"
@@ -81,9 +82,9 @@ async def test_acknowledgement_and_remote_action_reach_the_handler(
 ) -> None:
     peer = await make_peer()
     ack = ["status", "FINISHED", "uuid", UUID, "return_value", "2"]
-    peer.send(encode_message("/acknowledge", ack), osc_server.port)
+    peer.send_raw(encode_message("/acknowledge", ack), osc_server.port)
     action = ["protocol_version", "0.1", "action", "speak", "password", "pw", "cmd", "Hallo"]
-    peer.send(encode_message("/remote/action", action), osc_server.port)
+    peer.send_raw(encode_message("/remote/action", action), osc_server.port)
     await handler.wait_until(lambda: len(handler.acks) == 1 and len(handler.actions) == 1)
     assert handler.acks[0][:2] == ("127.0.0.1", Acknowledgement(uuid.UUID(UUID), "FINISHED", "2"))
     assert handler.actions[0] == ("127.0.0.1", RemoteAction("0.1", "speak", "pw", "Hallo", None))
@@ -110,8 +111,8 @@ async def test_malformed_datagrams_are_logged_with_the_sender_and_dropped(
 ) -> None:
     caplog.set_level(logging.WARNING, logger=SERVER_LOGGER)
     peer = await make_peer()
-    peer.send(datagram, osc_server.port)
-    peer.send(beacon_datagram(), osc_server.port)  # the server keeps going
+    peer.send_raw(datagram, osc_server.port)
+    peer.send_raw(beacon_datagram(), osc_server.port)  # the server keeps going
     await handler.wait_until(lambda: len(handler.beacons) == 1)
     [record] = [r for r in caplog.records if r.name == SERVER_LOGGER]
     assert f"127.0.0.1:{peer.port}" in record.getMessage()
@@ -125,8 +126,8 @@ async def test_a_failing_handler_is_logged_with_the_sender_and_the_server_goes_o
     handler = FailingHandler()
     server = await start_server(handler)
     peer = await make_peer()
-    peer.send(beacon_datagram("boom"), server.port)
-    peer.send(beacon_datagram("fine"), server.port)
+    peer.send_raw(beacon_datagram("boom"), server.port)
+    peer.send_raw(beacon_datagram("fine"), server.port)
     await handler.wait_until(lambda: len(handler.beacons) == 1)
     await asyncio.sleep(0)  # let the failed task's log call finish
     [record] = [r for r in caplog.records if r.name == SERVER_LOGGER]
@@ -160,7 +161,7 @@ async def test_when_overloaded_the_server_drops_and_logs(
     logging.getLogger(SERVER_LOGGER).addHandler(drops)
     try:
         for index in range(10):
-            peer.send(beacon_datagram(f"p{index}"), server.port)
+            peer.send_raw(beacon_datagram(f"p{index}"), server.port)
         async with asyncio.timeout(TIMEOUT):
             await drops.reached.wait()
     finally:
@@ -169,7 +170,7 @@ async def test_when_overloaded_the_server_drops_and_logs(
     handler.release.set()
     await handler.wait_until(lambda: len(handler.beacons) == 3)
     assert [b.name for _, b in handler.beacons] == ["p0", "p1", "p2"]
-    peer.send(beacon_datagram("after"), server.port)  # capacity is back
+    peer.send_raw(beacon_datagram("after"), server.port)  # capacity is back
     await handler.wait_until(lambda: len(handler.beacons) == 4)
 
 
@@ -180,8 +181,8 @@ async def test_close_cancels_pending_handler_calls_and_is_idempotent(
     server = OscServer(handler, host="127.0.0.1", port=0)
     await server.start()
     peer = await make_peer()
-    peer.send(beacon_datagram("a"), server.port)
-    peer.send(beacon_datagram("b"), server.port)
+    peer.send_raw(beacon_datagram("a"), server.port)
+    peer.send_raw(beacon_datagram("b"), server.port)
     await handler.wait_until(lambda: handler.started == 2)
     await server.close()
     assert handler.cancelled == 2 and server.pending == 0
@@ -213,7 +214,7 @@ async def test_datagrams_after_close_are_not_handled(
     port = server.port
     await server.close()
     peer = await make_peer()
-    peer.send(beacon_datagram(), port)
+    peer.send_raw(beacon_datagram(), port)
     await asyncio.sleep(0.05)
     assert handler.beacons == []
 
@@ -247,10 +248,10 @@ async def test_a_flood_of_garbage_leaves_the_server_running_with_bounded_logging
     total, chunk = 10_000, 50
     for start in range(0, total, chunk):
         for index in range(start, start + chunk):
-            peer.send(garbage(rng, index), server.port)
+            peer.send_raw(garbage(rng, index), server.port)
         # The valid beacon after each chunk paces the sender to the server: one socket on
         # loopback keeps order, so once it is handled the chunk before it has been read.
-        peer.send(beacon_datagram(f"valid-{start}"), server.port)
+        peer.send_raw(beacon_datagram(f"valid-{start}"), server.port)
         await handler.wait_until(lambda n=start // chunk + 1: len(handler.beacons) == n)
     assert len(handler.beacons) == total // chunk
     assert handler.acks == [] and handler.actions == []

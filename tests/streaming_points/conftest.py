@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from tortoise.context import TortoiseContext
@@ -23,13 +23,11 @@ from gencaster.settings import Settings
 from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.logs import StreamLogWriter
 from gencaster.streaming.osc import FakeStreamPoint, OscClient, OscServer
-from gencaster.streaming.osc.messages import OscArg, encode_message
 from gencaster.streaming.points import StreamPointHandler
 from models import StreamPoint
 from tests.support.databases import database
+from tests.support.osc import LOOPBACK, TIMEOUT, MakeFake, StartServer, fake_points
 
-LOOPBACK = "127.0.0.1"
-TIMEOUT = 3.0  # every network wait in these tests is bounded by this
 PASSWORD = "performer-secret"
 BEACON_WINDOW_S = 60.0
 
@@ -67,14 +65,6 @@ async def broker() -> AsyncIterator[MemoryBroker]:
 @pytest.fixture
 def channel(broker: MemoryBroker) -> GenCasterChannel:
     return GenCasterChannel(broker)
-
-
-@pytest.fixture
-async def osc_client() -> AsyncIterator[OscClient]:
-    client = OscClient()
-    await client.start()
-    yield client
-    await client.close()
 
 
 @pytest.fixture
@@ -136,46 +126,15 @@ def handler(make_handler: Callable[..., StreamPointHandler]) -> StreamPointHandl
 
 
 @pytest.fixture
-async def start_server() -> AsyncIterator[Callable[[Any], Awaitable[OscServer]]]:
-    servers: list[OscServer] = []
-
-    async def start(handler: Any) -> OscServer:
-        server = OscServer(handler, host=LOOPBACK, port=0)
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.close()
-
-
-@pytest.fixture
-async def osc_server(
-    db: str, handler: StreamPointHandler, start_server: Callable[[Any], Awaitable[OscServer]]
-) -> OscServer:
+async def osc_server(db: str, handler: StreamPointHandler, start_server: StartServer) -> OscServer:
     return await start_server(handler)
 
 
 @pytest.fixture
-async def make_fake_point(
-    osc_server: OscServer,
-) -> AsyncIterator[Callable[..., Awaitable[FakeStreamPoint]]]:
+async def make_fake_point(osc_server: OscServer) -> AsyncIterator[MakeFake]:
     """Started fakes that beacon once at start (unless told otherwise) to ``osc_server``."""
-    points: list[FakeStreamPoint] = []
-
-    async def make(**options: Any) -> FakeStreamPoint:
-        options.setdefault("server_host", LOOPBACK)
-        options.setdefault("server_port", osc_server.port)
-        options.setdefault("beacon_interval", 3600.0)
-        point = FakeStreamPoint(**options)
-        await point.start()
-        points.append(point)
-        return point
-
-    yield make
-    for point in points:
-        await point.close()
+    async with fake_points(osc_server.port, beacon_interval=3600.0) as make:
+        yield make
 
 
 async def registered(fake: FakeStreamPoint, within: float = TIMEOUT) -> StreamPoint:
@@ -195,49 +154,3 @@ async def eventually(
             if result:
                 return result
             await asyncio.sleep(interval)
-
-
-class UdpPeer(asyncio.DatagramProtocol):
-    """A plain UDP socket: sends raw OSC to the server, captures what it is sent."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        self.queue.put_nowait(data)
-
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        return self.transport.get_extra_info("sockname")[1]
-
-    def send_raw(self, data: bytes, port: int) -> None:
-        assert self.transport is not None
-        self.transport.sendto(data, (LOOPBACK, port))
-
-    def send(self, address: str, args: list[OscArg], port: int) -> None:
-        self.send_raw(encode_message(address, args), port)
-
-    async def receive(self, within: float = TIMEOUT) -> bytes:
-        async with asyncio.timeout(within):
-            return await self.queue.get()
-
-
-@pytest.fixture
-async def make_peer() -> AsyncIterator[Callable[[], Awaitable[UdpPeer]]]:
-    peers: list[UdpPeer] = []
-
-    async def make() -> UdpPeer:
-        loop = asyncio.get_running_loop()
-        _, peer = await loop.create_datagram_endpoint(UdpPeer, local_addr=(LOOPBACK, 0))
-        peers.append(peer)
-        return peer
-
-    yield make
-    for peer in peers:
-        if peer.transport is not None:
-            peer.transport.close()

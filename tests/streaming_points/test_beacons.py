@@ -10,7 +10,8 @@ from gencaster.streaming.osc import Beacon, FakeStreamPoint, OscServer
 from gencaster.streaming.osc.messages import BEACON_ADDRESS
 from gencaster.streaming.points import StreamPointHandler
 from models import StreamPoint
-from tests.streaming_points.conftest import LOOPBACK, UdpPeer, eventually, registered
+from tests.streaming_points.conftest import LOOPBACK, eventually, registered
+from tests.support.osc import UdpPeer
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
 

@@ -20,7 +20,8 @@ from gencaster.streaming.osc.messages import (
     encode_message,
 )
 from models import StreamInstruction, StreamLog, StreamPoint
-from tests.streaming_points.conftest import LOOPBACK, TIMEOUT, UdpPeer, eventually, registered
+from tests.streaming_points.conftest import LOOPBACK, TIMEOUT, eventually, registered
+from tests.support.osc import UdpPeer
 
 DATAGRAMS = 10_000
 ADDRESSES = [BEACON_ADDRESS, ACKNOWLEDGE_ADDRESS, REMOTE_ACTION_ADDRESS, "/other", "/"]

@@ -14,7 +14,8 @@ from gencaster.streaming.instructions import InstructionDispatcher, InstructionT
 from gencaster.streaming.osc import Acknowledgement, FakeStreamPoint, OscServer
 from gencaster.streaming.osc.messages import ACKNOWLEDGE_ADDRESS
 from models import InstructionState, StreamInstruction, StreamPoint
-from tests.streaming_points.conftest import TIMEOUT, UdpPeer, eventually, registered
+from tests.streaming_points.conftest import TIMEOUT, eventually, registered
+from tests.support.osc import UdpPeer
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
 MakePeer = Callable[[], Awaitable[UdpPeer]]

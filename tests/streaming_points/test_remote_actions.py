@@ -26,10 +26,10 @@ from tests.streaming_points.conftest import (
     PASSWORD,
     TIMEOUT,
     SpeechRecorder,
-    UdpPeer,
     eventually,
     registered,
 )
+from tests.support.osc import UdpPeer
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
 MakePeer = Callable[[], Awaitable[UdpPeer]]

@@ -10,7 +10,8 @@ import pytest
 from gencaster.streaming.instructions import InstructionDispatcher, variable_code
 from gencaster.streaming.osc import FakeStreamPoint
 from models import StreamInstruction, StreamPoint
-from tests.streaming_points.conftest import TIMEOUT, UdpPeer, registered
+from tests.streaming_points.conftest import TIMEOUT, registered
+from tests.support.osc import UdpPeer
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
 
