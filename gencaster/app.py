@@ -32,8 +32,10 @@ from gencaster.transport.websocket import register_websocket
 from gencaster.transport.ws.shared import SharedFeeds
 
 logger = logging.getLogger(__name__)
-# Subscriptions that only show data: identical ones share one execution (see shared.py).
-SHAREABLE_SUBSCRIPTIONS = frozenset({"graph", "node", "streams", "streamLogs"})
+# Subscriptions that show the latest state of something: identical ones share one
+# execution (see shared.py). streamLogs is a stream of events, each subscriber needs
+# all of them from its own start, so it is not shared.
+SHAREABLE_SUBSCRIPTIONS = frozenset({"graph", "node", "streams"})
 _app_numbers = itertools.count()
 # Uploads are spooled inside the media root (same disk: storing one is a rename);
 # the media route never serves dot-led folders.
@@ -93,6 +95,9 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app = Sanic(_app_name())
     app.config.REQUEST_MAX_SIZE = settings.max_upload_bytes + 1024 * 1024
     app.config.WEBSOCKET_MAX_SIZE = 1024 * 1024
+    # Behind N trusted proxies, X-Forwarded-Proto/For give the scheme and host that
+    # the origin check compares with.
+    app.config.PROXIES_COUNT = settings.proxies_count
     app.ctx.settings = settings
     app.ctx.schema = schema
     _configure_cors(app, settings)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from gencaster.media import MediaStore
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-SCHEMA_FILE = Path("graphql") / "schema.graphql"
+SCHEMA_FILE = MIGRATIONS_DIR.parent / "graphql" / "schema.graphql"
 
 Command = Callable[[argparse.Namespace, Settings], int]
 

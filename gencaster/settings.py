@@ -38,6 +38,7 @@ class Settings:
     workers: int = 1
     cors_origins: tuple[str, ...] = ()
     cookie_secure: bool = False
+    proxies_count: int = 0
     session_days: int = 14
     osc_host: str = "0.0.0.0"
     osc_port: int = 7000
@@ -66,6 +67,11 @@ class Settings:
             raise SettingsError(
                 "GENCASTER_WORKERS > 1 needs GENCASTER_REDIS_URL: the in-process broker "
                 "cannot carry live updates between worker processes"
+            )
+        if self.workers > 1 and self.osc_port:
+            raise SettingsError(
+                "GENCASTER_WORKERS > 1 needs GENCASTER_OSC_PORT=0: the OSC server runs in "
+                "exactly one place; start it with `gencaster osc`"
             )
 
     @classmethod

@@ -97,6 +97,8 @@ class StoryGraphEditor:
     async def update_graph(self, graph_uuid: UUID, data: Mapping[str, Any]) -> Graph:
         graph = await _get(Graph, graph_uuid, "graph")
         values = _present(data)
+        if "name" in values and not values["name"].strip():
+            raise BadUserInput("A graph needs a name")
         await self._check_graph_names_free(values, exclude=graph.uuid)
         graph.update_from_dict(values)
         try:
@@ -299,8 +301,10 @@ async def _save_audio_cell(
     values = _present(data)
     reference = values.pop("audio_file")
     audio_file = await _get(AudioFile, reference["uuid"], "audio file")
-    target = values.pop("uuid", None) or existing
-    audio_cell = await AudioCell.get_or_none(uuid=target) if target else None
+    given = values.pop("uuid", None)
+    if given is not None and given != existing:
+        raise BadUserInput("audioCell.uuid must be the uuid of this cell's own audio cell")
+    audio_cell = await AudioCell.get_or_none(uuid=existing) if existing else None
     if audio_cell is None:
         return await AudioCell.create(audio_file=audio_file, **values)
     audio_cell.update_from_dict(values)

@@ -130,6 +130,8 @@ class GraphQLContext:
     end_session: bool = False
     # The WebSocket operation this context belongs to (cleanup hooks), if any.
     operation: Any = None
+    # Over WebSocket: tells the socket that authLogin/authLogout changed its session.
+    on_session_change: Callable[[str | None], None] | None = None
 
     @property
     def is_staff(self) -> bool:

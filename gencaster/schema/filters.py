@@ -330,9 +330,29 @@ def _check_text(value: Any) -> None:
         raise BadUserInput("Filter values cannot contain NUL characters")
 
 
+MAX_REGEX_LENGTH = 200
+REGEX_LOOKUPS = frozenset({"regex", "i_regex", "n_regex", "n_i_regex"})
+
+
+def uses_regex(value: Any) -> bool:
+    """True if a filter value, at any depth, asks for a regular-expression lookup.
+
+    A regular expression can be made to backtrack for minutes (on SQLite inside the
+    server process), so anonymous callers may not use them.
+    """
+    if isinstance(value, Mapping):
+        return any(
+            (to_snake_case(key) in REGEX_LOOKUPS and item is not None) or uses_regex(item)
+            for key, item in value.items()
+        )
+    return False
+
+
 def check_regex(pattern: str) -> None:
     """Refuse a pattern Python's ``re`` cannot compile (``BadUserInput``)."""
     _check_text(pattern)
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise BadUserInput(f"A regular expression may have at most {MAX_REGEX_LENGTH} characters")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. FutureWarning "possible nested set"

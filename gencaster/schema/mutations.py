@@ -107,6 +107,8 @@ class Mutation(graphene.ObjectType):
         await context.services.sessions.end(context.session_token)
         context.new_session_token = await context.services.sessions.start(user)
         context.user = user
+        if context.on_session_change is not None:
+            context.on_session_change(context.new_session_token)
         return user
 
     @staticmethod
@@ -115,6 +117,8 @@ class Mutation(graphene.ObjectType):
         await context.services.sessions.end(context.session_token)
         context.end_session = True
         context.user = None
+        if context.on_session_change is not None:
+            context.on_session_change(None)
         return True
 
     @staticmethod

@@ -14,7 +14,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo, GraphQLSchema
 
-from gencaster.errors import Unauthenticated
+from gencaster.errors import Forbidden, Unauthenticated
 
 PUBLIC_FIELDS: dict[str, frozenset[str]] = {
     "Query": frozenset({"graphs", "streamPoints", "streamPoint", "isAuthenticated"}),
@@ -36,8 +36,11 @@ def staff_fields(schema: GraphQLSchema) -> list[tuple[str, str]]:
 
 def _check(info: GraphQLResolveInfo) -> None:
     context = info.context
-    if not getattr(context, "is_staff", False):
-        raise Unauthenticated()
+    if getattr(context, "is_staff", False):
+        return
+    if getattr(context, "user", None) is not None:
+        raise Forbidden("This needs a staff user")
+    raise Unauthenticated()
 
 
 def _guard_resolver(resolve: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,7 +10,7 @@ import graphene
 from graphene import Field, NonNull
 from tortoise.expressions import Q
 
-from gencaster.errors import BadUserInput, NotFound
+from gencaster.errors import BadUserInput, Forbidden, NotFound
 from gencaster.schema import types
 from gencaster.schema.filters import (
     AudioFileFilter,
@@ -20,6 +20,7 @@ from gencaster.schema.filters import (
     apply_pagination,
     filter_to_q,
     translate_filter_errors,
+    uses_regex,
 )
 from gencaster.schema.inputs import id_list
 from models import AudioFile, Graph, Node, StreamPoint, StreamVariable
@@ -49,6 +50,8 @@ def _graph_visibility(info: graphene.ResolveInfo, filters: Any) -> Q:
     """Anonymous callers see public graphs, and any graph whose exact slug they name."""
     if info.context.is_staff:
         return Q()
+    if uses_regex(filters):
+        raise Forbidden("Regular-expression lookups need a staff login")
     visible = Q(public_visible=True)
     slug = (filters or {}).get("slug_name") or {}
     if slug.get("exact"):

@@ -25,6 +25,7 @@ from gencaster.streaming.listening import Attached, ListenEvent, NoStream
 from models import Graph, Node, Stream, StreamLog
 
 MAX_STREAMS_LIMIT = 1000
+MAX_LOG_HISTORY = 1000  # the newest existing logs a new streamLogs subscriber gets first
 
 
 def _channel(info: graphene.ResolveInfo) -> Any:
@@ -51,10 +52,13 @@ async def _watch_row(
             yield _fresh(info, row)
 
 
-def _log_matches(log: StreamLog, stream_uuid: PyUUID | None, point_uuid: PyUUID | None) -> bool:
-    if stream_uuid is not None and log.stream_id != stream_uuid:
+def _update_matches(
+    data: dict[str, Any], stream_uuid: PyUUID | None, point_uuid: PyUUID | None
+) -> bool:
+    """Decided from the message itself, so other streams' logs cost no read."""
+    if stream_uuid is not None and data.get("stream_uuid") != str(stream_uuid):
         return False
-    return point_uuid is None or log.stream_point_id == point_uuid
+    return point_uuid is None or data.get("stream_point_uuid") == str(point_uuid)
 
 
 async def _stream_info_payload(event: ListenEvent, stream: Stream | None) -> Any:
@@ -92,7 +96,7 @@ class Subscription(graphene.ObjectType):
         NonNull(types.StreamLog),
         stream_uuid=UUID(),
         stream_point_uuid=UUID(),
-        description="Existing logs oldest first, then each new one",
+        description="The newest 1000 existing logs oldest first, then each new one",
     )
     streams = Field(
         id_list(types.Stream),
@@ -136,15 +140,19 @@ class Subscription(graphene.ObjectType):
         if stream_point_uuid is not None:
             filters["stream_point_id"] = stream_point_uuid
         async with channel.subscribe(channel.STREAM_LOGS_CHANNEL) as updates:
-            seen: set[PyUUID] = set()
-            for log in await StreamLog.filter(**filters).order_by("created_date", "uuid"):
-                seen.add(log.uuid)
+            history = (
+                await StreamLog.filter(**filters)
+                .order_by("-created_date", "-uuid")
+                .limit(MAX_LOG_HISTORY)
+            )
+            seen = {log.uuid for log in history}
+            for log in reversed(history):
                 yield _fresh(info, log)
             async for update in updates:
-                log = await StreamLog.get_or_none(uuid=update.uuid)
-                if log is None or log.uuid in seen:
+                if not _update_matches(update.data, stream_uuid, stream_point_uuid):
                     continue
-                if _log_matches(log, stream_uuid, stream_point_uuid):
+                log = await StreamLog.get_or_none(uuid=update.uuid)
+                if log is not None and log.uuid not in seen:
                     yield _fresh(info, log)
 
     @staticmethod

@@ -67,9 +67,9 @@ class StreamRun:
 
     def _broadcast(self, event: EngineEvent) -> None:
         for queue in list(self.listeners):
-            if queue.full():
+            if queue.full():  # drop its oldest event, so the dead end still arrives
                 logger.warning("A listener of stream %s fell behind", self.engine.stream.uuid)
-                continue
+                queue.get_nowait()
             queue.put_nowait(event)
 
     async def _run(self) -> None:
@@ -159,7 +159,9 @@ class ListeningService:
 
     async def close(self) -> None:
         """Stop every engine run (listeners' own ``finally`` blocks release them)."""
-        for run in list(self.runs.values()):
-            run.task.cancel()
-        if self._releases:
-            await asyncio.wait(list(self._releases))
+        tasks = [run.task for run in self.runs.values()]
+        for task in tasks:
+            task.cancel()
+        pending = tasks + list(self._releases)
+        if pending:  # engines save variables and logs as they stop: wait for them
+            await asyncio.wait(pending)

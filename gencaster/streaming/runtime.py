@@ -119,6 +119,7 @@ class StreamingRuntime:
             await self.osc_server.close()
         await self.listening.close()
         await self.processes.close()
+        await self.speech.close()
         await self.osc.close()
 
 

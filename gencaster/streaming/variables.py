@@ -68,6 +68,9 @@ async def upsert_stream_variables(
         checked.append((data, number))
     streams: dict[Any, Stream] = {}
     saved = []
+    for data, number in checked:
+        if number is not None:
+            await _require_listened(data["stream_uuid"])
     async with in_transaction():
         for data, _ in checked:
             stream = streams.get(data["stream_uuid"]) or await _stream(data["stream_uuid"])
@@ -77,9 +80,16 @@ async def upsert_stream_variables(
         await channel.publish_stream_variable_update(variable.stream_id, variable.key)
     if send_to_sc is not None:
         for (data, number), variable in zip(checked, saved, strict=True):
-            if number is not None:
+            if number is not None and streams[data["stream_uuid"]].num_listeners > 0:
                 await send_to_sc(streams[data["stream_uuid"]], variable.key, number)
     return saved
+
+
+async def _require_listened(stream_uuid: Any) -> None:
+    """An ended stream's point may play someone else's stream by now."""
+    stream = await _stream(stream_uuid)
+    if stream.num_listeners <= 0:
+        raise BadUserInput("This stream has ended; its values no longer reach SuperCollider")
 
 
 async def _stream(stream_uuid: Any) -> Stream:

@@ -1,8 +1,10 @@
-"""Build the GraphQL context of a WebSocket operation, authenticated once per socket.
+"""Build the GraphQL context of a WebSocket operation.
 
 A socket authenticates with the session cookie sent with the upgrade or, for
 clients that hold the session id themselves (scripts), ``sessionToken`` in the
-``connection_init`` payload. The user is looked up once, at connection_init.
+``connection_init`` payload. The session is looked up again for every operation,
+so a logout (on this socket or elsewhere), an expiry or a deactivated user takes
+effect on open sockets too; a login or logout over the socket changes its session.
 """
 
 from __future__ import annotations
@@ -28,16 +30,17 @@ def websocket_hooks(app: Sanic) -> tuple[Any, Any]:
         if isinstance(payload_token, str) and payload_token:
             token = payload_token
         info.state["token"] = token
-        info.state["user"] = await app.ctx.services.sessions.user_for(token)
         return True
 
     async def context_factory(info: ConnectionInfo, scope: OperationScope) -> GraphQLContext:
+        token = info.state.get("token")
         return GraphQLContext(
             services=app.ctx.services,
-            user=info.state.get("user"),
-            session_token=info.state.get("token"),
+            user=await app.ctx.services.sessions.user_for(token),
+            session_token=token,
             transport="websocket",
             operation=scope,
+            on_session_change=lambda new_token: info.state.update(token=new_token),
         )
 
     return on_connect, context_factory

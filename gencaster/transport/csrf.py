@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from gencaster.auth import SESSION_COOKIE
 
+_PAGE_SCHEMES = {"ws": "http", "wss": "https"}
+
 
 def _origin_of(url: str) -> str | None:
     parts = urlsplit(url)
@@ -40,5 +42,7 @@ def request_origin_allowed(
     origin = _origin_of(source)
     if origin is None:
         return False
+    # A WebSocket upgrade arrives as ws/wss, but the page that opened it is http/https.
+    scheme = _PAGE_SCHEMES.get(scheme, scheme)
     own = f"{scheme}://{host}".lower()
     return origin == own or origin in {item.rstrip("/").lower() for item in allowed_origins}

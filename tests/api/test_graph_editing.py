@@ -257,3 +257,63 @@ async def test_anonymous_graph_list_hides_private_graphs_except_by_exact_slug(
     assert [g["slugName"] for g in by_slug["graphs"]] == [f"graph-priv-{unique}"]
     staff_view = await staff.data(query, {"f": {"name": {"contains": unique}}})
     assert len(staff_view["graphs"]) == 2
+
+
+async def test_update_graph_refuses_an_empty_name(staff: GraphQLClient, unique: str):
+    graph = await add_graph(staff, unique)
+    codes = await staff.error_codes(
+        """mutation($g: UUID!, $i: UpdateGraphInput!) {
+           updateGraph(graphUuid: $g, graphInput: $i) { name } }""",
+        {
+            "g": graph["uuid"],
+            "i": {"name": " ", "streamAssignmentPolicy": "DEACTIVATE", "templateName": "DEFAULT"},
+        },
+    )
+    assert codes == ["BAD_USER_INPUT"]
+
+
+async def test_regular_expression_lookups_need_staff(
+    staff: GraphQLClient, anonymous: GraphQLClient, unique: str
+):
+    await add_graph(staff, unique, publicVisible=True)
+    query = "query($f: GraphFilter) { graphs(filters: $f) { name } }"
+    nested = {"f": {"name": {"contains": unique}, "OR": {"name": {"iRegex": "(a+)+$"}}}}
+    assert await anonymous.error_codes(query, nested) == ["FORBIDDEN"]
+    staff_view = await staff.data(query, {"f": {"name": {"regex": f"^graph-{unique}$"}}})
+    assert [g["name"] for g in staff_view["graphs"]] == [f"graph-{unique}"]
+    too_long = {"f": {"name": {"regex": "a" * 201}}}
+    assert await staff.error_codes(query, too_long) == ["BAD_USER_INPUT"]
+
+
+async def test_an_audio_cell_belongs_to_one_script_cell(
+    server, staff: GraphQLClient, unique: str, tmp_path
+):
+    import wave
+
+    from gencaster.audio import import_audio_file
+
+    path = tmp_path / "short.wav"
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(8000)
+        handle.writeframes(b"\x01\x00" * 8000)
+    audio_file = await import_audio_file(path, media=server.services.media)
+    graph = await add_graph(staff, unique)
+    audio = {
+        "playback": "SYNC_PLAYBACK",
+        "volume": 0.3,
+        "audioFile": {"uuid": str(audio_file.uuid)},
+    }
+    mutation = """mutation($n: UUID!, $c: [ScriptCellInputCreate!]!) {
+        createScriptCells(nodeUuid: $n, scriptCellInputs: $c) { uuid audioCell { uuid } } }"""
+    node = graph["nodes"][0]["uuid"]
+    first = await staff.data(
+        mutation, {"n": node, "c": [{"cellType": "AUDIO", "cellCode": "", "audioCell": audio}]}
+    )
+    taken = first["createScriptCells"][0]["audioCell"]["uuid"]
+    stolen = {**audio, "uuid": taken}
+    codes = await staff.error_codes(
+        mutation, {"n": node, "c": [{"cellType": "AUDIO", "cellCode": "", "audioCell": stolen}]}
+    )
+    assert codes == ["BAD_USER_INPUT"]

@@ -144,4 +144,4 @@ async def test_non_staff_users_are_refused_too(server: RunningServer, unique: st
     await create_user(username=f"plain-{unique}", password=STAFF_PASSWORD)
     async with GraphQLClient(server.graphql_url) as client:
         assert (await client.login(f"plain-{unique}", STAFF_PASSWORD))["__typename"] == "User"
-        assert await client.error_codes("query { nodes { uuid } }") == ["UNAUTHENTICATED"]
+        assert await client.error_codes("query { nodes { uuid } }") == ["FORBIDDEN"]

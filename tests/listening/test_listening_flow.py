@@ -173,3 +173,49 @@ async def test_no_free_point_and_deactivated_graphs_say_no_stream(
         assert item["__typename"] == "NoStreamAvailable"
         assert (await socket.receive(op))["type"] == "complete"
     await staff.http.aclose()
+
+
+async def test_control_values_only_reach_streams_that_still_have_listeners(
+    server: RunningServer, fake_point: FakeFactory, unique: str
+):
+    staff = await staff_client(server, unique)
+    graph = await add_graph(staff, unique)
+    await staff.data(
+        """mutation($n: UUID!, $c: [ScriptCellInputCreate!]!) {
+           createScriptCells(nodeUuid: $n, scriptCellInputs: $c) { uuid } }""",
+        {
+            "n": graph["nodes"][0]["uuid"],
+            "c": [{"cellType": "PYTHON", "cellCode": "await asyncio.sleep(60)"}],
+        },
+    )
+    point = await fake_point()
+    await wait_for_point(point.lang_port)
+    async with graphql_socket(server.ws_url) as socket:
+        op = await socket.subscribe(STREAM_INFO, {"g": graph["uuid"]})
+        stream_uuid = (await socket.next_payload(op))["data"]["streamInfo"]["stream"]["uuid"]
+        async with GraphQLClient(server.graphql_url) as listener:
+            await listener.data(
+                SET_VARIABLE,
+                {
+                    "v": [
+                        {
+                            "streamUuid": stream_uuid,
+                            "key": "amp",
+                            "value": "0.5",
+                            "streamToSc": True,
+                        }
+                    ]
+                },
+            )
+            await point.wait_for_instructions(2, timeout=10)
+            assert point.received[-1].code == 'Ndef("amp".asSymbol, 0.5);'
+            bad = [
+                {"streamUuid": stream_uuid, "key": "amp", "value": "1;s.quit", "streamToSc": True}
+            ]
+            assert await listener.error_codes(SET_VARIABLE, {"v": bad}) == ["BAD_USER_INPUT"]
+    await _until_listeners(stream_uuid, 0)
+    async with GraphQLClient(server.graphql_url) as listener:
+        late = [{"streamUuid": stream_uuid, "key": "amp", "value": "0.9", "streamToSc": True}]
+        assert await listener.error_codes(SET_VARIABLE, {"v": late}) == ["BAD_USER_INPUT"]
+    assert [i.code for i in point.received].count('Ndef("amp".asSymbol, 0.9);') == 0
+    await staff.http.aclose()

@@ -152,3 +152,54 @@ async def test_leaving_sockets_end_their_operations(
             break
         await asyncio.sleep(0.05)
     assert endpoint.live_operations == before
+
+
+async def test_the_servers_own_pages_may_open_sockets_with_the_cookie(
+    server: RunningServer, staff: GraphQLClient
+):
+    from websockets.asyncio.client import connect
+
+    headers = {
+        "Cookie": f"{SESSION_COOKIE}={staff.http.cookies[SESSION_COOKIE]}",
+        "Origin": server.url,
+    }
+    connection = await asyncio.wait_for(
+        connect(server.ws_url, subprotocols=["graphql-transport-ws"], additional_headers=headers),
+        10,
+    )
+    await connection.close()
+
+
+async def test_logging_out_over_a_socket_ends_its_staff_rights(
+    server: RunningServer, staff: GraphQLClient
+):
+    async with graphql_socket(server.ws_url, cookies=staff_cookies(staff)) as socket:
+        op = await socket.subscribe("query { nodes { uuid } }")
+        assert "errors" not in await socket.next_payload(op)
+        op = await socket.subscribe("mutation { authLogout }")
+        assert (await socket.next_payload(op))["data"]["authLogout"] is True
+        op = await socket.subscribe("query { nodes { uuid } }")
+        message = await socket.receive(op)
+        payload = message["payload"]
+        errors = payload if isinstance(payload, list) else payload.get("errors", [])
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", message
+
+
+async def test_every_stream_logs_subscriber_gets_the_history(
+    server: RunningServer, staff: GraphQLClient
+):
+    from models import LogLevel, StreamLog
+
+    marker = uuid.uuid4().hex
+    for index in range(2):
+        await StreamLog.create(message=f"{marker}-{index}", level=LogLevel.INFO)
+    query = "subscription { streamLogs { message } }"
+    async with graphql_socket(server.ws_url, cookies=staff_cookies(staff)) as socket:
+        first, second = await socket.subscribe(query), await socket.subscribe(query)
+        for op in (first, second):
+            seen = []
+            while len(seen) < 2:
+                message = (await socket.next_payload(op))["data"]["streamLogs"]["message"]
+                if message.startswith(marker):
+                    seen.append(message)
+            assert seen == [f"{marker}-0", f"{marker}-1"]

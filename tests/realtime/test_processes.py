@@ -149,3 +149,11 @@ async def test_more_workers_without_redis_refuse_to_start(tmp_path):
     )
     assert done.returncode == 2
     assert b"GENCASTER_REDIS_URL" in done.stderr
+
+
+def test_more_workers_need_the_osc_server_in_its_own_process():
+    from gencaster.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="GENCASTER_OSC_PORT=0"):
+        Settings(workers=2, redis_url="redis://127.0.0.1:6379/0")
+    assert Settings(workers=2, redis_url="redis://127.0.0.1:6379/0", osc_port=0).workers == 2
