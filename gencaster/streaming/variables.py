@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from gencaster.distributor import GenCasterChannel
@@ -108,9 +109,18 @@ async def _upsert(
     if variable is None:
         if await StreamVariable.filter(stream=stream).count() >= limits.max_per_stream:
             raise BadUserInput(f"A stream holds at most {limits.max_per_stream} variables")
-        return await StreamVariable.create(
-            stream=stream, key=data["key"], value=data["value"], stream_to_sc=data["stream_to_sc"]
-        )
+        try:
+            # A savepoint: when another listener created the key meanwhile, only this
+            # insert is undone and the value is written as an update instead.
+            async with in_transaction():
+                return await StreamVariable.create(
+                    stream=stream,
+                    key=data["key"],
+                    value=data["value"],
+                    stream_to_sc=data["stream_to_sc"],
+                )
+        except IntegrityError:
+            variable = await StreamVariable.get(stream=stream, key=data["key"])
     variable.value = data["value"]
     variable.stream_to_sc = data["stream_to_sc"]
     await variable.save(update_fields=["value", "stream_to_sc", "modified_date"])

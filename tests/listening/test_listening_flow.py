@@ -219,3 +219,20 @@ async def test_control_values_only_reach_streams_that_still_have_listeners(
         assert await listener.error_codes(SET_VARIABLE, {"v": late}) == ["BAD_USER_INPUT"]
     assert [i.code for i in point.received].count('Ndef("amp".asSymbol, 0.9);') == 0
     await staff.http.aclose()
+
+
+async def test_listeners_setting_one_new_variable_at_once_all_succeed(
+    server: RunningServer, unique: str
+):
+    from models import Graph, StreamVariable
+
+    graph = await Graph.create(name=f"v-{unique}", display_name="v", slug_name=f"v-{unique}")
+    point = await StreamPoint.create(host="127.0.0.1", port=1)
+    stream = await Stream.create(stream_point=point, graph=graph, num_listeners=1)
+    variables = [{"streamUuid": str(stream.uuid), "key": "answer", "value": "yes"}]
+    async with GraphQLClient(server.graphql_url) as listener:
+        results = await asyncio.gather(
+            *(listener.execute(SET_VARIABLE, {"v": variables}) for _ in range(10))
+        )
+    assert all("errors" not in result for result in results), results
+    assert await StreamVariable.filter(stream=stream, key="answer").count() == 1
