@@ -47,11 +47,6 @@ async def _get(model: Any, uuid: UUID, what: str) -> Any:
     return row
 
 
-async def _graph_uuid_of_node(node_uuid: UUID) -> UUID:
-    node = await _get(Node, node_uuid, "node")
-    return node.graph_id
-
-
 async def _create_default_doors(node: Node) -> None:
     for door_type in (DoorType.INPUT, DoorType.OUTPUT):
         await NodeDoor.create(

@@ -1,8 +1,7 @@
 """GraphQL input types of API.md.
 
 Optional fields that the caller leaves out are absent from the resolver's input;
-fields given as ``0``, ``""`` or ``false`` are values. ``given(input)`` returns only
-what the caller sent, which is what partial updates change.
+fields given as ``0``, ``""`` or ``false`` are values, which partial updates change.
 """
 
 from __future__ import annotations
@@ -14,11 +13,6 @@ from graphene import Boolean, Float, Int, List, NonNull, String
 
 from gencaster.schema import enums
 from gencaster.schema.scalars import UUID, Upload
-
-
-def given(value: Any) -> dict[str, Any]:
-    """The fields the caller actually sent (graphene leaves omitted ones out)."""
-    return {key: item for key, item in dict(value).items()}
 
 
 class AddGraphInput(graphene.InputObjectType):

@@ -16,7 +16,7 @@ import signal
 
 from tortoise import Tortoise
 
-from gencaster.engine.engine import EngineServices, async_playback
+from gencaster.engine.engine import EngineServices
 from gencaster.engine.variables import StreamVariables
 from gencaster.services import Services
 from gencaster.settings import Settings
@@ -25,11 +25,11 @@ from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.listening import ListeningService
 from gencaster.streaming.logs import StreamLogWriter
 from gencaster.streaming.osc import OscClient, OscServer
-from gencaster.streaming.points import StreamPointHandler
+from gencaster.streaming.points import StreamPointHandler, buffer_player
 from gencaster.streaming.processes import ProcessRegistry
 from gencaster.streaming.speech import create_speech_backend
 from gencaster.streaming.tts import SpeechService
-from models import AudioFile, Stream, StreamPoint
+from models import Stream, StreamPoint
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,6 @@ def create_point_handler(
     speech: SpeechService,
 ) -> StreamPointHandler:
     """The OSC handler; ``/remote/action speak`` plays its speech without waiting."""
-
-    async def play(point: StreamPoint, audio_file: AudioFile) -> None:
-        await dispatcher.send(point, async_playback(services.media.sc_path_of(audio_file)))
-
     return StreamPointHandler(
         dispatcher=dispatcher,
         channel=services.channel,
@@ -59,7 +55,7 @@ def create_point_handler(
         osc_password=services.settings.osc_password,
         beacon_window_s=services.settings.beacon_window_s,
         speak=speech.speak,
-        play=play,
+        play=buffer_player(dispatcher, services.media),
     )
 
 

@@ -16,7 +16,6 @@ import graphene
 from graphql import (
     ExecutionResult,
     GraphQLError,
-    OperationDefinitionNode,
     OperationType,
     execute,
     get_operation_ast,
@@ -47,10 +46,6 @@ def bad_request(message: str) -> ExecutionResult:
     )
 
 
-def _operation(document: Any, operation_name: str | None) -> OperationDefinitionNode | None:
-    return get_operation_ast(document, operation_name)
-
-
 async def execute_request(
     schema: graphene.Schema,
     request: GraphQLRequest,
@@ -70,7 +65,7 @@ async def execute_request(
     validation_errors = validate(schema.graphql_schema, document)
     if validation_errors:
         return ExecutionResult(data=None, errors=validation_errors)
-    operation = _operation(document, request.operation_name)
+    operation = get_operation_ast(document, request.operation_name)
     if operation is None:
         return bad_request("Unknown or ambiguous operation name")
     if operation.operation == OperationType.MUTATION and not allow_mutations:
