@@ -42,25 +42,35 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
-    """Start ``create_app(settings)`` with all its listeners; stop it afterwards."""
-    app = create_app(settings)
+async def serving(app: Sanic, port: int = 0) -> AsyncIterator[int]:
+    """Run ``app`` in this event loop with all its listeners; yields the bound port."""
     # Sanic rewrites its HTTP classes at start-up ("touchup"); that works once per
     # process, and a test session starts many apps.
     app.config.TOUCHUP = False
-    server = await app.create_server(
-        host=settings.host, port=settings.port, return_asyncio_server=True, access_log=False
-    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
     assert server is not None
     await server.startup()
     await server.before_start()
     await server.after_start()
     await server.start_serving()
     try:
-        yield RunningServer(app=app, settings=settings)
+        yield sock.getsockname()[1]
     finally:
         await server.before_stop()
         server.close()
         await server.wait_closed()
+        for connection in list(server.connections):
+            connection.close_if_idle()
         await server.after_stop()
         Sanic.unregister_app(app)
+
+
+@asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    """Start ``create_app(settings)`` on ``settings.port``; stop it afterwards."""
+    app = create_app(settings)
+    async with serving(app, settings.port):
+        yield RunningServer(app=app, settings=settings)

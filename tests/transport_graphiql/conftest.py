@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from sanic import Request, Sanic, response
 from sanic.response import HTTPResponse
 
 from gencaster.transport.graphiql import STATIC_DIR, graphiql_html
+from tests.support.server import serving
 
 SERVED_STATIC_URL = "/static/graphiql"
 
@@ -78,20 +78,5 @@ async def static_server() -> AsyncIterator[StaticServer]:
     async def page(request: Request) -> HTTPResponse:
         return response.html(graphiql_html(static_url=SERVED_STATIC_URL))
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    await server.start_serving()
-    try:
+    async with serving(app) as port:
         yield StaticServer(url=f"http://127.0.0.1:{port}")
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
-        Sanic.unregister_app(app)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from gencaster.errors import NotFound
 from gencaster.transport.websocket import GraphQLWebSocketEndpoint, register_websocket
 from gencaster.transport.ws.adapter import ConnectionInfo
 from gencaster.transport.ws.registry import OperationScope
+from tests.support.server import serving
 
 RECEIVE_TIMEOUT = 5.0
 
@@ -135,13 +135,6 @@ class RunningServer:
     stop: Callable[[], Awaitable[None]]
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 async def _http_view(request: Request) -> Any:
     return json_response({"served_by": "http", "method": request.method})
 
@@ -150,8 +143,6 @@ def _build_app(recorder: Recorder, options: dict[str, Any]) -> tuple[Sanic, Any]
     app = Sanic(f"ws_test_{uuid.uuid4().hex[:12]}")
     app.config.ACCESS_LOG = False
     app.config.MOTD = False
-    # TouchUp rewrites Sanic methods once per process, so a second app would fail to start.
-    app.config.TOUCHUP = False
 
     async def context_factory(connection: ConnectionInfo, scope: OperationScope) -> dict[str, Any]:
         return {"recorder": recorder, "scope": scope, "connection": connection}
@@ -187,36 +178,15 @@ async def start_server(**options: Any) -> RunningServer:
     """Run a fresh app in this event loop, as the tests' real server on a free port."""
     recorder = Recorder()
     app, endpoint = _build_app(recorder, options)
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    await server.start_serving()
-    stopped = False
-
-    async def stop() -> None:
-        nonlocal stopped
-        if stopped:
-            return
-        stopped = True
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        for connection in list(server.connections):
-            connection.close_if_idle()
-        await server.after_stop()
-        Sanic.unregister_app(app)
-
+    stack = AsyncExitStack()  # closing it twice is harmless, so stop() may repeat
+    port = await stack.enter_async_context(serving(app))
     return RunningServer(
         url=f"ws://127.0.0.1:{port}/graphql",
         http_url=f"http://127.0.0.1:{port}/graphql",
         app=app,
         endpoint=endpoint,
         recorder=recorder,
-        stop=stop,
+        stop=stack.aclose,
     )
 
 
