@@ -106,6 +106,11 @@ class StreamAssigner:
         # Shielded: a second cancellation of the caller cannot cut the release short.
         return await asyncio.shield(self._spawn(self._release(attachment)))
 
+    async def wait_idle(self) -> None:
+        """Wait until every attach and release under way has finished (at shutdown)."""
+        while self._pending:
+            await asyncio.wait(set(self._pending))
+
     def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """A task this assigner keeps a reference to until it ends (shielded work)."""
         task = asyncio.get_running_loop().create_task(work)

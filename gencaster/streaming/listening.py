@@ -17,7 +17,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices
@@ -93,7 +92,6 @@ class ListeningService:
         self.assigner = assigner
         self.engine_services = engine_services
         self.runs: dict[UUID, StreamRun] = {}
-        self._releases: set[asyncio.Task[Any]] = set()
 
     async def listen(self, graph_uuid: UUID) -> AsyncIterator[ListenEvent]:
         graph = await Graph.get_or_none(uuid=graph_uuid)
@@ -112,7 +110,8 @@ class ListeningService:
             async for event in self._follow(graph, attachment):
                 yield event
         finally:
-            await self._release(attachment)
+            # The assigner releases in a shielded task of its own, exactly once.
+            await self.assigner.release(attachment)
 
     async def _follow(self, graph: Graph, attachment: Attachment) -> AsyncIterator[EngineEvent]:
         run = await self._run_for(graph, attachment)
@@ -150,18 +149,11 @@ class ListeningService:
         if self.runs.get(run.engine.stream.uuid) is run:
             del self.runs[run.engine.stream.uuid]
 
-    async def _release(self, attachment: Attachment) -> None:
-        """Release in a task of its own, so a second cancellation cannot cut it short."""
-        task = asyncio.get_running_loop().create_task(self.assigner.release(attachment))
-        self._releases.add(task)
-        task.add_done_callback(self._releases.discard)
-        await asyncio.shield(task)
-
     async def close(self) -> None:
         """Stop every engine run (listeners' own ``finally`` blocks release them)."""
         tasks = [run.task for run in self.runs.values()]
         for task in tasks:
             task.cancel()
-        pending = tasks + list(self._releases)
-        if pending:  # engines save variables and logs as they stop: wait for them
-            await asyncio.wait(pending)
+        if tasks:  # engines save variables and logs as they stop: wait for them
+            await asyncio.wait(tasks)
+        await self.assigner.wait_idle()
