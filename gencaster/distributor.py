@@ -90,11 +90,12 @@ class GenCasterChannel:
             self.graph_channel(graph_uuid), Update("graph.update", {"uuid": str(graph_uuid)})
         )
 
-    async def publish_node_update(self, node_uuid: UUID | str, graph_uuid: UUID | str) -> None:
-        """A node changed: its own watchers and its graph's watchers hear of it."""
-        await self._publish(
-            self.node_channel(node_uuid), Update("node.update", {"uuid": str(node_uuid)})
-        )
+    async def publish_nodes_update(self, graph_uuid: UUID | str, *node_uuids: UUID | str) -> None:
+        """Nodes of one graph changed: each node's watchers hear once, the graph's once."""
+        for node_uuid in dict.fromkeys(node_uuids):
+            await self._publish(
+                self.node_channel(node_uuid), Update("node.update", {"uuid": str(node_uuid)})
+            )
         await self.publish_graph_update(graph_uuid)
 
     async def publish_streams_update(self, stream_uuid: UUID | str) -> None:

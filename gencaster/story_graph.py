@@ -111,7 +111,7 @@ class StoryGraphEditor:
         async with in_transaction():
             node = await Node.create(graph=graph, **values)
             await _create_default_doors(node)
-        await self.channel.publish_node_update(node.uuid, graph.uuid)
+        await self.channel.publish_nodes_update(graph.uuid, node.uuid)
         return node
 
     async def update_node(self, data: Mapping[str, Any]) -> Node:
@@ -119,7 +119,7 @@ class StoryGraphEditor:
         node = await _get(Node, values.pop("uuid"), "node")
         node.update_from_dict(values)
         await node.save()
-        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
         return node
 
     async def delete_node(self, node_uuid: UUID) -> None:
@@ -132,7 +132,7 @@ class StoryGraphEditor:
             ).values_list("audio_cell_id", flat=True)
             await node.delete()
             await AudioCell.filter(uuid__in=list(audio_cells)).delete()
-        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
 
     # Edges --------------------------------------------------------------------
 
@@ -151,7 +151,9 @@ class StoryGraphEditor:
             edge = await Edge.create(in_node_door=in_door, out_node_door=out_door)
         except IntegrityError as exc:
             raise Conflict("This edge exists already") from exc
-        await self._publish_nodes({in_door.node_id, out_door.node_id}, in_door.node.graph_id)
+        await self.channel.publish_nodes_update(
+            in_door.node.graph_id, in_door.node_id, out_door.node_id
+        )
         return edge
 
     async def delete_edge(self, edge_uuid: UUID) -> None:
@@ -161,12 +163,9 @@ class StoryGraphEditor:
         if edge is None:
             return
         await edge.delete()
-        node_uuids = {edge.in_node_door.node_id, edge.out_node_door.node_id}
-        await self._publish_nodes(node_uuids, edge.in_node_door.node.graph_id)
-
-    async def _publish_nodes(self, node_uuids: set[UUID], graph_uuid: UUID) -> None:
-        for node_uuid in node_uuids:
-            await self.channel.publish_node_update(node_uuid, graph_uuid)
+        await self.channel.publish_nodes_update(
+            edge.in_node_door.node.graph_id, edge.in_node_door.node_id, edge.out_node_door.node_id
+        )
 
     # Script cells -------------------------------------------------------------
 
@@ -194,7 +193,7 @@ class StoryGraphEditor:
                 audio_cell = await _save_audio_cell(audio, None)
                 _require_audio(values["cell_type"], audio_cell)
                 cells.append(await ScriptCell.create(node=node, audio_cell=audio_cell, **values))
-        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
         return cells
 
     async def update_script_cells(self, inputs: Sequence[Mapping[str, Any]]) -> list[ScriptCell]:
@@ -203,8 +202,9 @@ class StoryGraphEditor:
             for data in inputs:
                 cells.append(await self._update_script_cell(_present(data)))
         nodes = await Node.filter(uuid__in=[cell.node_id for cell in cells])
-        for node in nodes:
-            await self.channel.publish_node_update(node.uuid, node.graph_id)
+        for graph_uuid in {node.graph_id for node in nodes}:
+            changed = [node.uuid for node in nodes if node.graph_id == graph_uuid]
+            await self.channel.publish_nodes_update(graph_uuid, *changed)
         return cells
 
     async def _update_script_cell(self, values: dict[str, Any]) -> ScriptCell:
@@ -228,7 +228,7 @@ class StoryGraphEditor:
             await cell.delete()
             if cell.audio_cell_id is not None:
                 await AudioCell.filter(uuid=cell.audio_cell_id).delete()
-        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
 
     # Doors --------------------------------------------------------------------
 
@@ -240,7 +240,7 @@ class StoryGraphEditor:
         except InvalidPythonCode as exc:
             raise BadUserInput(f"Invalid door code:\n{exc.error_message}") from exc
         door = await NodeDoor.create(node=node, is_default=False, **values)
-        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
         return door
 
     async def update_node_door(self, data: Mapping[str, Any]) -> NodeDoor | InvalidPythonCode:
@@ -260,7 +260,7 @@ class StoryGraphEditor:
         door.update_from_dict(values)
         await door.save()
         node = await Node.get(uuid=door.node_id)
-        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
         return door
 
     async def delete_node_door(self, door_uuid: UUID) -> bool:
@@ -269,7 +269,7 @@ class StoryGraphEditor:
             return False
         node = await Node.get(uuid=door.node_id)
         await door.delete()
-        await self.channel.publish_node_update(node.uuid, node.graph_id)
+        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
         return True
 
 
