@@ -8,6 +8,7 @@ last line of defence against races; their violations become ``Conflict``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -174,7 +175,7 @@ class StoryGraphEditor:
     ) -> list[ScriptCell]:
         node = await _get(Node, node_uuid, "node")
         for data in inputs:
-            _check_cell_code(data.get("cell_type"), data.get("cell_code"))
+            await _check_cell_code(data.get("cell_type"), data.get("cell_code"))
         async with in_transaction():
             top = (
                 await ScriptCell.filter(node=node)
@@ -213,7 +214,7 @@ class StoryGraphEditor:
         cell = await _get(ScriptCell, values.pop("uuid"), "script cell")
         audio = values.pop("audio_cell", None)
         cell_type = values.get("cell_type", cell.cell_type)
-        _check_cell_code(cell_type, values.get("cell_code", cell.cell_code))
+        await _check_cell_code(cell_type, values.get("cell_code", cell.cell_code))
         if audio is not None:
             cell.audio_cell = await _save_audio_cell(audio, cell.audio_cell_id)
         _require_audio(cell_type, cell.audio_cell_id or audio)
@@ -236,7 +237,7 @@ class StoryGraphEditor:
         node = await _get(Node, node_uuid, "node")
         values = _present(data)
         try:
-            check_expression(values.get("code", "True"))
+            await asyncio.to_thread(check_expression, values.get("code", "True"))
         except InvalidPythonCode as exc:
             raise BadUserInput(f"Invalid door code:\n{exc.error_message}") from exc
         door = await NodeDoor.create(node=node, is_default=False, **values)
@@ -254,7 +255,7 @@ class StoryGraphEditor:
         door = await _get(NodeDoor, values.pop("uuid"), "node door")
         if "code" in values:
             try:
-                check_expression(values["code"])
+                await asyncio.to_thread(check_expression, values["code"])
             except InvalidPythonCode as exc:
                 return exc
         door.update_from_dict(values)
@@ -273,11 +274,12 @@ class StoryGraphEditor:
         return True
 
 
-def _check_cell_code(cell_type: Any, code: Any) -> None:
+async def _check_cell_code(cell_type: Any, code: Any) -> None:
+    """Checking a long cell takes a while, so it runs off the event loop."""
     if cell_type != CellType.PYTHON or not isinstance(code, str):
         return
     try:
-        check_cell(code)
+        await asyncio.to_thread(check_cell, code)
     except InvalidPythonCode as exc:
         raise BadUserInput(f"Invalid Python cell:\n{exc.error_message}") from exc
 
