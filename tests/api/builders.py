@@ -70,3 +70,20 @@ async def connect(client: GraphQLClient, out_door: str, in_door: str) -> dict[st
         {"e": {"nodeDoorOutUuid": out_door, "nodeDoorInUuid": in_door}},
     )
     return data["addEdge"]
+
+
+async def add_cells(client: GraphQLClient, node_uuid: str, cells: list[dict[str, Any]]) -> None:
+    await client.data(
+        """mutation($n: UUID!, $c: [ScriptCellInputCreate!]!) {
+           createScriptCells(nodeUuid: $n, scriptCellInputs: $c) { uuid } }""",
+        {"n": node_uuid, "c": cells},
+    )
+
+
+async def add_door(client: GraphQLClient, node_uuid: str, **door: Any) -> str:
+    data = await client.data(
+        """mutation($n: UUID!, $d: NodeDoorInputCreate!) {
+           createNodeDoor(nodeUuid: $n, nodeDoorInput: $d) { uuid } }""",
+        {"n": node_uuid, "d": {"doorType": "OUTPUT", **door}},
+    )
+    return data["createNodeDoor"]["uuid"]

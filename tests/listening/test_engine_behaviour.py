@@ -7,18 +7,13 @@ import asyncio
 import pytest
 
 from models import LogLevel, StreamLog
-from tests.api.builders import add_graph, add_node, connect, default_door
+from tests.api.builders import add_cells, add_door, add_graph, add_node, connect, default_door
 from tests.listening.conftest import FakeFactory
 from tests.listening.test_listening_flow import STREAM_INFO, staff_client, wait_for_point
 from tests.support.server import RunningServer
 from tests.support.ws import GraphQLSocket, graphql_socket
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-CELLS = """mutation($n: UUID!, $c: [ScriptCellInputCreate!]!) {
-  createScriptCells(nodeUuid: $n, scriptCellInputs: $c) { uuid } }"""
-DOOR = """mutation($n: UUID!, $d: NodeDoorInputCreate!) {
-  createNodeDoor(nodeUuid: $n, nodeDoorInput: $d) { uuid } }"""
 
 
 async def walk_to_end(socket: GraphQLSocket, graph_uuid: str) -> tuple[str, list[str]]:
@@ -37,24 +32,16 @@ async def test_runaway_code_is_stopped_and_logged_and_the_walk_goes_on(
     staff = await staff_client(server, unique)
     graph = await add_graph(staff, unique)
     start = graph["nodes"][0]
-    await staff.data(
-        CELLS,
-        {
-            "n": start["uuid"],
-            "c": [
-                {"cellType": "PYTHON", "cellCode": "while True:\n    pass"},
-                {"cellType": "PYTHON", "cellCode": "vars['n'] = 10**10**10"},
-                {"cellType": "SUPERCOLLIDER", "cellCode": "after"},
-            ],
-        },
+    await add_cells(
+        staff,
+        start["uuid"],
+        [
+            {"cellType": "PYTHON", "cellCode": "while True:\n    pass"},
+            {"cellType": "PYTHON", "cellCode": "vars['n'] = 10**10**10"},
+            {"cellType": "SUPERCOLLIDER", "cellCode": "after"},
+        ],
     )
-    await staff.data(
-        DOOR,
-        {
-            "n": start["uuid"],
-            "d": {"doorType": "OUTPUT", "name": "spin", "code": "max(range(10**12)) > 0"},
-        },
-    )
+    await add_door(staff, start["uuid"], name="spin", code="max(range(10**12)) > 0")
     end = await add_node(staff, graph["uuid"], "End")
     await connect(staff, default_door(start, "out"), default_door(end, "in"))
     point = await fake_point()
@@ -88,15 +75,13 @@ async def test_one_graph_one_stream_listeners_share_one_engine(
 ):
     staff = await staff_client(server, unique)
     graph = await add_graph(staff, unique, streamAssignmentPolicy="ONE_GRAPH_ONE_STREAM")
-    await staff.data(
-        CELLS,
-        {
-            "n": graph["nodes"][0]["uuid"],
-            "c": [
-                {"cellType": "PYTHON", "cellCode": "await asyncio.sleep(0.5)"},
-                {"cellType": "SUPERCOLLIDER", "cellCode": "shared"},
-            ],
-        },
+    await add_cells(
+        staff,
+        graph["nodes"][0]["uuid"],
+        [
+            {"cellType": "PYTHON", "cellCode": "await asyncio.sleep(0.5)"},
+            {"cellType": "SUPERCOLLIDER", "cellCode": "shared"},
+        ],
     )
     point = await fake_point()
     await wait_for_point(point.lang_port)

@@ -9,7 +9,7 @@ import pytest
 from gencaster.auth import create_user
 from gencaster.engine.engine import CLEAN_SLATE
 from models import Stream, StreamPoint
-from tests.api.builders import add_graph, add_node, connect, default_door
+from tests.api.builders import add_cells, add_door, add_graph, add_node, connect, default_door
 from tests.conftest import STAFF_PASSWORD
 from tests.listening.conftest import FakeFactory
 from tests.support.graphql import GraphQLClient
@@ -47,34 +47,21 @@ async def staff_client(server: RunningServer, unique: str) -> GraphQLClient:
 async def build_story(staff: GraphQLClient, unique: str) -> dict:
     graph = await add_graph(staff, unique)
     start = graph["nodes"][0]
-    cells = """mutation($n: UUID!, $c: [ScriptCellInputCreate!]!) {
-        createScriptCells(nodeUuid: $n, scriptCellInputs: $c) { uuid } }"""
-    await staff.data(
-        cells,
-        {
-            "n": start["uuid"],
-            "c": [
-                {"cellType": "COMMENT", "cellCode": "not sent"},
-                {"cellType": "SUPERCOLLIDER", "cellCode": "1 + 1"},
-                {"cellType": "PYTHON", "cellCode": PYTHON_CELL},
-            ],
-        },
+    await add_cells(
+        staff,
+        start["uuid"],
+        [
+            {"cellType": "COMMENT", "cellCode": "not sent"},
+            {"cellType": "SUPERCOLLIDER", "cellCode": "1 + 1"},
+            {"cellType": "PYTHON", "cellCode": PYTHON_CELL},
+        ],
     )
-    door = await staff.data(
-        """mutation($n: UUID!, $d: NodeDoorInputCreate!) {
-           createNodeDoor(nodeUuid: $n, nodeDoorInput: $d) { uuid } }""",
-        {
-            "n": start["uuid"],
-            "d": {"doorType": "OUTPUT", "name": "yes", "code": "vars.get('answer') == 'yes'"},
-        },
-    )
+    door = await add_door(staff, start["uuid"], name="yes", code="vars.get('answer') == 'yes'")
     yes = await add_node(staff, graph["uuid"], "Yes")
     no = await add_node(staff, graph["uuid"], "No")
     for node, code in ((yes, '"yes".postln'), (no, '"no".postln')):
-        await staff.data(
-            cells, {"n": node["uuid"], "c": [{"cellType": "SUPERCOLLIDER", "cellCode": code}]}
-        )
-    await connect(staff, door["createNodeDoor"]["uuid"], default_door(yes, "in"))
+        await add_cells(staff, node["uuid"], [{"cellType": "SUPERCOLLIDER", "cellCode": code}])
+    await connect(staff, door, default_door(yes, "in"))
     await connect(staff, default_door(start, "out"), default_door(no, "in"))
     return graph
 
@@ -180,13 +167,10 @@ async def test_control_values_only_reach_streams_that_still_have_listeners(
 ):
     staff = await staff_client(server, unique)
     graph = await add_graph(staff, unique)
-    await staff.data(
-        """mutation($n: UUID!, $c: [ScriptCellInputCreate!]!) {
-           createScriptCells(nodeUuid: $n, scriptCellInputs: $c) { uuid } }""",
-        {
-            "n": graph["nodes"][0]["uuid"],
-            "c": [{"cellType": "PYTHON", "cellCode": "await asyncio.sleep(60)"}],
-        },
+    await add_cells(
+        staff,
+        graph["nodes"][0]["uuid"],
+        [{"cellType": "PYTHON", "cellCode": "await asyncio.sleep(60)"}],
     )
     point = await fake_point()
     await wait_for_point(point.lang_port)

@@ -13,7 +13,7 @@ import pytest
 from gencaster.audio import import_audio_file
 from gencaster.engine.engine import CLEAN_SLATE
 from models import StreamVariable
-from tests.api.builders import add_graph
+from tests.api.builders import add_cells, add_graph
 from tests.listening.conftest import FakeFactory
 from tests.listening.test_listening_flow import STREAM_INFO, staff_client, wait_for_point
 from tests.support.server import RunningServer
@@ -52,24 +52,21 @@ async def test_markdown_and_audio_cells_play_on_the_stream(
     tone = tmp_path / "tone.wav"
     write_tone(tone)
     audio_file = await import_audio_file(tone, media=server.services.media, name="tone")
-    await staff.data(
-        """mutation($n: UUID!, $c: [ScriptCellInputCreate!]!) {
-           createScriptCells(nodeUuid: $n, scriptCellInputs: $c) { uuid } }""",
-        {
-            "n": graph["nodes"][0]["uuid"],
-            "c": [
-                {"cellType": "MARKDOWN", "cellCode": MARKDOWN},
-                {
-                    "cellType": "AUDIO",
-                    "cellCode": "",
-                    "audioCell": {
-                        "playback": "ASYNC_PLAYBACK",
-                        "volume": 0.5,
-                        "audioFile": {"uuid": str(audio_file.uuid)},
-                    },
+    await add_cells(
+        staff,
+        graph["nodes"][0]["uuid"],
+        [
+            {"cellType": "MARKDOWN", "cellCode": MARKDOWN},
+            {
+                "cellType": "AUDIO",
+                "cellCode": "",
+                "audioCell": {
+                    "playback": "ASYNC_PLAYBACK",
+                    "volume": 0.5,
+                    "audioFile": {"uuid": str(audio_file.uuid)},
                 },
-            ],
-        },
+            },
+        ],
     )
     point = await fake_point()
     await wait_for_point(point.lang_port)
@@ -103,13 +100,10 @@ async def test_the_same_markdown_is_synthesised_once_for_many_streams(
 ):
     staff = await staff_client(server, unique)
     graph = await add_graph(staff, unique)
-    await staff.data(
-        """mutation($n: UUID!, $c: [ScriptCellInputCreate!]!) {
-           createScriptCells(nodeUuid: $n, scriptCellInputs: $c) { uuid } }""",
-        {
-            "n": graph["nodes"][0]["uuid"],
-            "c": [{"cellType": "MARKDOWN", "cellCode": f"Gleicher Text {unique}."}],
-        },
+    await add_cells(
+        staff,
+        graph["nodes"][0]["uuid"],
+        [{"cellType": "MARKDOWN", "cellCode": f"Gleicher Text {unique}."}],
     )
     points = [await fake_point() for _ in range(3)]
     for point in points:
