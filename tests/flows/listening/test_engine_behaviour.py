@@ -1,0 +1,94 @@
+"""What the engine logs, how it survives runaway code, and one stream shared by listeners."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from models import LogLevel, StreamLog
+from tests.flows.listening.conftest import FakeFactory
+from tests.flows.listening.test_listening_flow import STREAM_INFO, staff_client, wait_for_point
+from tests.support.builders import add_cells, add_door, add_graph, add_node, connect, default_door
+from tests.support.server import RunningServer
+from tests.support.ws import GraphQLSocket, graphql_socket
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def walk_to_end(socket: GraphQLSocket, graph_uuid: str) -> tuple[str, list[str]]:
+    op = await socket.subscribe(STREAM_INFO, {"g": graph_uuid})
+    first = (await socket.next_payload(op, timeout=30))["data"]["streamInfo"]
+    kinds = []
+    while not kinds or kinds[-1] != "GraphDeadEnd":
+        item = (await socket.next_payload(op, timeout=30))["data"]["streamInfo"]
+        kinds.append(item["__typename"])
+    return first["stream"]["uuid"], kinds
+
+
+async def test_runaway_code_is_stopped_and_logged_and_the_walk_goes_on(
+    server: RunningServer, fake_point: FakeFactory, unique: str
+):
+    staff = await staff_client(server, unique)
+    graph = await add_graph(staff, unique)
+    start = graph["nodes"][0]
+    await add_cells(
+        staff,
+        start["uuid"],
+        [
+            {"cellType": "PYTHON", "cellCode": "while True:\n    pass"},
+            {"cellType": "PYTHON", "cellCode": "vars['n'] = 10**10**10"},
+            {"cellType": "SUPERCOLLIDER", "cellCode": "after"},
+        ],
+    )
+    await add_door(staff, start["uuid"], name="spin", code="max(range(10**12)) > 0")
+    end = await add_node(staff, graph["uuid"], "End")
+    await connect(staff, default_door(start, "out"), default_door(end, "in"))
+    point = await fake_point()
+    await wait_for_point(point.lang_port)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.05)
+            ticks += 1
+
+    ticking = asyncio.create_task(ticker())
+    async with graphql_socket(server.ws_url) as socket:
+        stream_uuid, kinds = await walk_to_end(socket, graph["uuid"])
+    ticking.cancel()
+    assert kinds == ["StreamInfo", "StreamInfo", "GraphDeadEnd"]
+    assert [i.code for i in point.received][-1] == "after"
+    assert ticks > 0
+    logs = await StreamLog.filter(stream_id=stream_uuid).order_by("created_date", "uuid")
+    failures = [log for log in logs if log.level == LogLevel.ERROR]
+    assert len(failures) == 2, [log.message for log in logs]
+    messages = " | ".join(log.message for log in logs)
+    assert "Entered node 'Start'" in messages and "Entered node 'End'" in messages
+    assert "Door 'spin' failed" in messages and "Dead end" in messages
+    await staff.http.aclose()
+
+
+async def test_one_graph_one_stream_listeners_share_one_engine(
+    server: RunningServer, fake_point: FakeFactory, unique: str
+):
+    staff = await staff_client(server, unique)
+    graph = await add_graph(staff, unique, streamAssignmentPolicy="ONE_GRAPH_ONE_STREAM")
+    await add_cells(
+        staff,
+        graph["nodes"][0]["uuid"],
+        [
+            {"cellType": "PYTHON", "cellCode": "await asyncio.sleep(0.5)"},
+            {"cellType": "SUPERCOLLIDER", "cellCode": "shared"},
+        ],
+    )
+    point = await fake_point()
+    await wait_for_point(point.lang_port)
+    async with graphql_socket(server.ws_url) as first, graphql_socket(server.ws_url) as second:
+        results = await asyncio.gather(
+            walk_to_end(first, graph["uuid"]), walk_to_end(second, graph["uuid"])
+        )
+    assert results[0][0] == results[1][0]  # one stream
+    assert [i.code for i in point.received].count("shared") == 1
+    await staff.http.aclose()
