@@ -62,6 +62,8 @@ class Stream(TimestampedModel):
         "models.Graph", related_name="streams", on_delete=fields.CASCADE
     )
     num_listeners = fields.IntField(default=0)
+    # Entries per node uuid, for ``visits("Node name")`` (gencaster.engine.visits).
+    node_visits = fields.JSONField(default=dict)
 
     class Meta:
         table = "stream"

@@ -8,16 +8,24 @@ turns its events into ``StreamInfo``/``Dialog``/``GraphDeadEnd`` for listeners.
 Per node: the script cells run in order, then a blocking node holds the stream,
 otherwise the OUTPUT doors are evaluated in order (non-default first) and one
 edge of the winning door is followed at random.
+
+All randomness of one walk (edge choice, ``random`` in cells and doors) comes from
+the engine's one generator: seeded from ``os.urandom`` for listeners, from a given
+seed for ``gencaster play``. Edges are chosen from a list in a stable order that
+does not depend on uuids, so a re-imported graph walks the same way. An
+``EngineObserver`` hears each step (the dry run prints them); the engine counts
+visits per node for ``visits("Node name")``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -31,6 +39,7 @@ from gencaster.engine.sandbox import (
     run_cell,
 )
 from gencaster.engine.variables import StreamVariables
+from gencaster.engine.visits import StreamVisits, VisitLedger
 from models import (
     AudioCell,
     AudioFile,
@@ -120,7 +129,33 @@ class EngineServices:
     speech: Speech | None = None
     instruction_timeout: float = 300.0
     step_limit: int = 10_000
-    rng: random.Random = field(default_factory=random.Random)
+    visits: Callable[[Stream], VisitLedger] = StreamVisits
+
+
+class EngineObserver:
+    """Hears each step of a walk; the default hears nothing and holds blocking nodes forever."""
+
+    def node_entered(self, node: Node, visits: int) -> None: ...
+
+    def cell_started(self, node: Node, cell: ScriptCell) -> None: ...
+
+    def cell_failed(self, cell: ScriptCell, error: str) -> None: ...
+
+    def door_evaluated(self, door: NodeDoor, result: object) -> None: ...
+
+    def door_chosen(self, door: NodeDoor) -> None: ...
+
+    def edge_taken(self, edge: Edge, node: Node) -> None: ...
+
+    async def hold(self, node: Node) -> bool:
+        """A blocking node holds the stream until the listener leaves; False ends the walk."""
+        await asyncio.Event().wait()
+        return False
+
+
+def new_rng(seed: int | None = None) -> random.Random:
+    """The walk's one generator: seeded when given, else from ``os.urandom``."""
+    return random.Random(int.from_bytes(os.urandom(16)) if seed is None else seed)
 
 
 class InstructionTimeoutError(Exception):
@@ -131,11 +166,19 @@ class InstructionTimeoutError(Exception):
 
 
 class SandboxRunner:
+    def __init__(
+        self,
+        rng: random.Random | None = None,
+        visits: Callable[[str], int] | None = None,
+    ) -> None:
+        self.rng = rng
+        self.visits = visits
+
     def evaluate(self, code: str, variables: dict[str, str]) -> object:
-        return evaluate_expression(code, variables)
+        return evaluate_expression(code, variables, rng=self.rng, visits=self.visits)
 
     def execute(self, code: str, variables: dict[str, str]) -> None:
-        execute_statements(code, variables)
+        execute_statements(code, variables, rng=self.rng, visits=self.visits)
 
 
 class Engine:
@@ -147,6 +190,8 @@ class Engine:
         point: StreamPoint,
         services: EngineServices,
         clean_slate: bool,
+        rng: random.Random | None = None,
+        observer: EngineObserver | None = None,
     ) -> None:
         self.graph = graph
         self.stream = stream
@@ -154,6 +199,11 @@ class Engine:
         self.services = services
         self.clean_slate = clean_slate
         self.variables = services.variables(stream)
+        self.visits = services.visits(stream)
+        self.rng = rng if rng is not None else new_rng()
+        self.observer = observer if observer is not None else EngineObserver()
+        self._nodes_by_name: dict[str, list[UUID]] = {}
+        self._counts: dict[str, int] = {}
 
     async def log(self, message: str, level: LogLevel = LogLevel.INFO) -> None:
         await self.services.logs.log(
@@ -170,6 +220,7 @@ class Engine:
             async with self.services.instructions.pending(self.point, CLEAN_SLATE) as pending:
                 yield InstructionSent(pending.instruction)
         node = await Node.get_or_none(graph_id=self.graph.uuid, is_entry_node=True)
+        await self._load_visits()
         steps = 0
         while node is not None:
             steps += 1
@@ -178,29 +229,52 @@ class Engine:
                 yield DeadEnd("The story took too many steps")
                 return
             await self.log(f"Entered node {node.name!r} ({node.uuid})")
+            await self._count_visit(node)
             async with aclosing(self.run_node(node)) as events:
                 async for event in events:
                     yield event
             if node.is_blocking_node:
                 await self.log(f"Node {node.name!r} blocks: the stream stays here")
-                await asyncio.Event().wait()  # until the listener leaves
+                if not await self.observer.hold(node):
+                    return
             node = await self.next_node(node)
         await self.log("Dead end: no edge leads on", LogLevel.WARNING)
         yield DeadEnd("The story has reached its end")
+
+    # Visits ---------------------------------------------------------------------
+
+    async def _load_visits(self) -> None:
+        nodes = await Node.filter(graph_id=self.graph.uuid).values_list("uuid", "name")
+        for uuid, name in nodes:
+            self._nodes_by_name.setdefault(name, []).append(uuid)
+        self._counts = await self.visits.load()
+
+    async def _count_visit(self, node: Node) -> None:
+        key = str(node.uuid)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        self.observer.node_entered(node, self._counts[key])
+        await self.visits.save(self._counts)
+
+    def count_visits(self, name: str) -> int:
+        """``visits(name)`` in cells and doors: entries into every node of that name."""
+        return sum(self._counts.get(str(uuid), 0) for uuid in self._nodes_by_name.get(name, ()))
 
     # Cells ----------------------------------------------------------------------
 
     async def run_node(self, node: Node) -> AsyncIterator[EngineEvent]:
         cells = await ScriptCell.filter(node_id=node.uuid).order_by("cell_order", "uuid")
         for cell in cells:
+            self.observer.cell_started(node, cell)
             try:
                 async with aclosing(self.run_cell(cell)) as events:
                     async for event in events:
                         yield event
             except (SandboxError, InstructionTimeoutError) as error:
+                self.observer.cell_failed(cell, str(error))
                 await self.log(f"Cell {cell.uuid} failed: {error}", LogLevel.ERROR)
             except Exception as error:  # a broken cell must not end the walk
                 logger.exception("Cell %s failed", cell.uuid)
+                self.observer.cell_failed(cell, type(error).__name__)
                 await self.log(f"Cell {cell.uuid} failed: {type(error).__name__}", LogLevel.ERROR)
 
     def run_cell(self, cell: ScriptCell) -> AsyncIterator[EngineEvent]:
@@ -233,6 +307,8 @@ class Engine:
             variables=values,
             wait_for_stream_variable=self.variables.wait_for,
             log=self._print,
+            rng=self.rng,
+            visits=self.count_visits,
         )
         try:
             async with aclosing(run_cell(cell.cell_code, context)) as dialogs:
@@ -249,7 +325,10 @@ class Engine:
         speech = self.services.speech
         values = await self.variables.load()
         result = await asyncio.to_thread(
-            render_ssml, cell.cell_code, variables=values, runner=SandboxRunner()
+            render_ssml,
+            cell.cell_code,
+            variables=values,
+            runner=SandboxRunner(self.rng, self.count_visits),
         )
         for warning in result.warnings:
             await self.log(f"Markdown cell {cell.uuid}: {warning}", LogLevel.WARNING)
@@ -287,19 +366,20 @@ class Engine:
 
     async def next_node(self, node: Node) -> Node | None:
         doors = await NodeDoor.filter(node_id=node.uuid, door_type=DoorType.OUTPUT)
-        doors.sort(key=lambda door: (door.is_default, door.order, door.name))
+        doors.sort(key=door_order)
         chosen = await self.choose_door(doors)
         if chosen is None:
             return None
-        edges = await Edge.filter(out_node_door_id=chosen.uuid)
+        edges = await edges_from(chosen)
         if not edges and not chosen.is_default:
             default = next((door for door in doors if door.is_default), None)
-            edges = await Edge.filter(out_node_door_id=default.uuid) if default else []
+            edges = await edges_from(default) if default else []
         if not edges:
             return None
-        edge = self.services.rng.choice(edges)
-        in_door = await NodeDoor.get(uuid=edge.in_node_door_id)
-        return await Node.get(uuid=in_door.node_id)
+        edge = self.rng.choice(edges)
+        target = edge.in_node_door.node
+        self.observer.edge_taken(edge, target)
+        return target
 
     async def choose_door(self, doors: list[NodeDoor]) -> NodeDoor | None:
         values = await self.variables.load()
@@ -307,14 +387,43 @@ class Engine:
             if door.is_default:
                 continue
             try:
-                result = await asyncio.to_thread(evaluate_expression, door.code, dict(values))
+                result = await asyncio.to_thread(
+                    evaluate_expression,
+                    door.code,
+                    dict(values),
+                    rng=self.rng,
+                    visits=self.count_visits,
+                )
             except SandboxError as error:
+                self.observer.door_evaluated(door, error)
                 await self.log(f"Door {door.name!r} failed: {error}", LogLevel.WARNING)
                 continue
+            self.observer.door_evaluated(door, result)
             if result is True:
                 await self.log(f"Door {door.name!r} chosen")
+                self.observer.door_chosen(door)
                 return door
-        return next((door for door in doors if door.is_default), None)
+        default = next((door for door in doors if door.is_default), None)
+        if default is not None:
+            self.observer.door_chosen(default)
+        return default
+
+
+def door_order(door: NodeDoor) -> tuple[bool, int, str, str]:
+    """Non-default doors first, then by order and name (the editor's order)."""
+    return (door.is_default, door.order, door.name, str(door.uuid))
+
+
+def edge_order(edge: Edge) -> tuple[str, int, str, float, float, str]:
+    """Edges by where they lead, by names and positions first: a re-imported graph (new
+    uuids) lists them in the same order, so the same seed picks the same edge."""
+    door, node = edge.in_node_door, edge.in_node_door.node
+    return (node.name, door.order, door.name, node.position_x, node.position_y, str(edge.uuid))
+
+
+async def edges_from(door: NodeDoor) -> list[Edge]:
+    edges = await Edge.filter(out_node_door_id=door.uuid).prefetch_related("in_node_door__node")
+    return sorted(edges, key=edge_order)
 
 
 async def _nothing() -> AsyncIterator[EngineEvent]:
@@ -328,9 +437,13 @@ __all__ = [
     "DialogShown",
     "Engine",
     "EngineEvent",
+    "EngineObserver",
     "EngineServices",
     "InstructionSent",
     "InstructionTimeoutError",
     "async_playback",
+    "door_order",
+    "edge_order",
+    "new_rng",
     "sync_playback",
 ]

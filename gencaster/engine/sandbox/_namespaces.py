@@ -21,7 +21,6 @@ MAX_KEY_CHARS = 255
 _MAX_STRFTIME_CHARS = 200
 _MAX_PRINT_CHARS = 4000
 _VALUE_TYPES = (str, int, float, bool)
-_rng = _random.Random()
 
 
 class Namespace:
@@ -110,7 +109,11 @@ class Printer:
             self._log("print output truncated: too many lines")
 
 
-def random_namespace(budget: Budget) -> Namespace:
+def random_namespace(budget: Budget, rng: _random.Random) -> Namespace:
+    """``random`` in sandboxed code draws from ``rng``: the engine's one generator per stream,
+    so a seeded walk is repeatable."""
+    _rng = rng
+
     def choices(population: Sequence[Any], weights: Any = None, *, k: int = 1) -> list[Any]:
         if not isinstance(k, int) or k > budget.max_size:
             raise Violation(f"random.choices k must be an int up to {budget.max_size}")
@@ -174,3 +177,14 @@ def asyncio_namespace(
         await suspend(asyncio.sleep(min(max(float(seconds), 0.0), budget.max_sleep_seconds)))
 
     return Namespace("asyncio", {"sleep": sleep})
+
+
+def visits_function(count: Callable[[str], int] | None) -> Callable[[str], int]:
+    """``visits("Node name")``: how often the stream entered that node (0 when unknown)."""
+
+    def visits(name: str) -> int:
+        if not isinstance(name, str) or len(name) > MAX_KEY_CHARS:
+            raise TypeError(f"visits() takes a node name of up to {MAX_KEY_CHARS} characters")
+        return 0 if count is None else int(count(name))
+
+    return visits

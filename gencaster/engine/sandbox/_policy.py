@@ -25,7 +25,7 @@ COMMON_NAMES = frozenset(
         "min", "max", "abs", "round", "sum", "sorted", "enumerate", "zip", "reversed",
         "any", "all", "isinstance", "chr", "ord", "repr", "print",
         "Exception", "ValueError", "TypeError", "KeyError", "IndexError",
-        "ZeroDivisionError",
+        "ZeroDivisionError", "visits",
     }
 )  # fmt: skip
 # Only cells run inside the engine's event loop and may wait.

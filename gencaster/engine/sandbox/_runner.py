@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import inspect
+import random as _random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,7 @@ from ._namespaces import (
     VarsProxy,
     asyncio_namespace,
     random_namespace,
+    visits_function,
 )
 
 _BUILTIN_NAMES = """int float str bool len range list dict tuple set min max abs round sum sorted
@@ -57,13 +59,26 @@ class CellContext:
     wait_for_stream_variable: Callable[[str, float], Awaitable[str | None]]
     log: Callable[[str], None]
     budget: Budget = field(default_factory=Budget)
+    # The stream's one generator (seeded for a repeatable walk) and its visit counts.
+    rng: _random.Random = field(default_factory=_random.Random)
+    visits: Callable[[str], int] | None = None
 
 
 class _Run:
     """One execution: its meter, guards and the names its code sees."""
 
-    def __init__(self, mode: Mode, budget: Budget, log: Callable[[str], None] | None) -> None:
+    def __init__(
+        self,
+        mode: Mode,
+        budget: Budget,
+        log: Callable[[str], None] | None,
+        *,
+        rng: _random.Random | None = None,
+        visits: Callable[[str], int] | None = None,
+    ) -> None:
         self.filename = FILENAMES[mode]
+        self.rng = rng if rng is not None else _random.Random()
+        self.visits = visits
         self.meter = Meter(budget)
         self.guards = Guards(self.meter)
         self.printer = Printer(log, budget, self.guards.text)
@@ -76,7 +91,8 @@ class _Run:
         names: dict[str, object] = {
             **_SHARED_NAMES,
             "vars": VarsProxy(variables, budget),
-            "random": random_namespace(budget),
+            "random": random_namespace(budget, self.rng),
+            "visits": visits_function(self.visits),
             "print": self.printer,
         }
         if cell is not None:
@@ -123,10 +139,12 @@ def evaluate_expression(
     *,
     budget: Budget | None = None,
     log: Callable[[str], None] | None = None,
+    rng: _random.Random | None = None,
+    visits: Callable[[str], int] | None = None,
 ) -> object:
     """Evaluate a door condition or ``python`` token; blocks for at most one time slice."""
     compiled = compile_code(code, "expression")
-    run = _Run("expression", budget or Budget(), log)
+    run = _Run("expression", budget or Budget(), log, rng=rng, visits=visits)
     namespace = run.namespace(variables)
     try:
         result = eval(compiled, namespace)
@@ -142,10 +160,12 @@ def execute_statements(
     *,
     budget: Budget | None = None,
     log: Callable[[str], None] | None = None,
+    rng: _random.Random | None = None,
+    visits: Callable[[str], int] | None = None,
 ) -> None:
     """Run statements (a ``python_exec`` token) that may change ``variables``; no awaiting."""
     compiled = compile_code(code, "statements")
-    run = _Run("statements", budget or Budget(), log)
+    run = _Run("statements", budget or Budget(), log, rng=rng, visits=visits)
     namespace = run.namespace(variables)
     try:
         exec(compiled, namespace)
@@ -160,7 +180,7 @@ async def run_cell(code: str, context: CellContext) -> AsyncIterator[Dialog]:
     Close it with ``contextlib.aclosing`` so the cell's own cleanup runs in the caller's task.
     """
     compiled = compile_code(code, "cell")
-    run = _Run("cell", context.budget, context.log)
+    run = _Run("cell", context.budget, context.log, rng=context.rng, visits=context.visits)
     namespace = run.namespace(context.variables, cell=context)
     exec(compiled, namespace)  # only defines the cell function; none of its code runs yet
     body = namespace[CELL_FUNCTION]()
