@@ -26,11 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-from tortoise import Tortoise
 
-from gencaster.app import open_database
 from gencaster.broker import MemoryBroker
 from gencaster.cli import migrate_database
+from gencaster.db import open_database
 from gencaster.distributor import GenCasterChannel
 from gencaster.settings import Settings
 from gencaster.streaming.assignment import NoStreamAvailableError, StreamAssigner
@@ -132,11 +131,8 @@ async def run(args: argparse.Namespace) -> None:
             await migrate_database(settings)
             if kind == "postgres":
                 url += f"?minsize=1&maxsize={args.pool}"
-            await open_database(Settings(data_dir=Path(tmp), database_url=url))
-            try:
+            async with open_database(url):
                 await churn(kind, args)
-            finally:
-                await Tortoise.close_connections()
 
 
 async def churn(kind: str, args: argparse.Namespace) -> None:

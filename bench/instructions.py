@@ -20,11 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tortoise import Tortoise
-
-from gencaster.app import open_database
 from gencaster.broker import MemoryBroker
 from gencaster.cli import migrate_database
+from gencaster.db import open_database
 from gencaster.distributor import GenCasterChannel
 from gencaster.settings import Settings
 from gencaster.streaming.instructions import InstructionDispatcher
@@ -65,7 +63,11 @@ class TimedFakePoint(FakeStreamPoint):
 async def run(count: int, database_url: str, data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, database_url=database_url)
     await migrate_database(settings)
-    await open_database(settings)
+    async with open_database(database_url):
+        await _run(count)
+
+
+async def _run(count: int) -> None:
     broker = MemoryBroker(prefix="bench")
     await broker.start()
     channel = GenCasterChannel(broker)
@@ -95,7 +97,6 @@ async def run(count: int, database_url: str, data_dir: Path) -> None:
         await server.close()
         await client.close()
         await broker.close()
-        await Tortoise.close_connections()
 
 
 async def _registered(fake: FakeStreamPoint) -> StreamPoint:

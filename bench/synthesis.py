@@ -20,10 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tortoise import Tortoise
-
-from gencaster.app import open_database
 from gencaster.cli import migrate_database
+from gencaster.db import open_database
 from gencaster.engine.markdown import render_ssml
 from gencaster.media import MediaStore
 from gencaster.settings import Settings
@@ -90,8 +88,7 @@ async def run(listeners: int, count: int) -> None:
     with tempfile.TemporaryDirectory(prefix="gencaster-bench-") as tmp:
         settings = Settings(data_dir=Path(tmp))
         await migrate_database(settings)
-        await open_database(settings)
-        try:
+        async with open_database(settings.database_url):
             media = MediaStore(root=settings.media_root)
             backend = CountingBackend()
             await SpeechService(backend=backend, media=media).speak("<speak>Eins.</speak>")
@@ -101,8 +98,6 @@ async def run(listeners: int, count: int) -> None:
             cached = await speak_all(SpeechService(backend=backend, media=media), texts)
             report("cold", *cold, count)
             report("cached", *cached, count)
-        finally:
-            await Tortoise.close_connections()
 
 
 def main() -> None:

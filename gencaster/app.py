@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+from contextlib import AsyncExitStack
 
 from sanic import Sanic
 from sanic_ext import Extend
 from sanic_ext.extensions.http.extension import HTTPExtension
-from tortoise import Tortoise
-from tortoise.context import TortoiseContext
 
 from gencaster.broker import create_broker
-from gencaster.db import tortoise_config
+from gencaster.db import open_database
 from gencaster.schema import schema
 from gencaster.services import create_services
 from gencaster.settings import Settings
@@ -67,17 +66,6 @@ def _configure_cors(app: Sanic, settings: Settings) -> None:
     )
 
 
-async def open_database(settings: Settings) -> None:
-    """Set up the ORM for this process.
-
-    A fresh ``TortoiseContext`` keeps a context left by an earlier set-up in the
-    same task (tests, migrations) out; the global fallback lets every request
-    task of the server use it.
-    """
-    TortoiseContext().__enter__()
-    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
-
-
 def _stream_request_bodies(app: Sanic, route_name: str) -> None:
     """Hand the route's body to its handler unread (Sanic's ``stream=True``).
 
@@ -102,20 +90,30 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app.ctx.schema = schema
     _configure_cors(app, settings)
 
+    # What open_resources opened, closed again in reverse order by close_resources.
+    resources = AsyncExitStack()
+
     async def open_resources(app: Sanic) -> None:
+        try:
+            await _open(resources)
+        except BaseException:
+            await resources.aclose()  # what opened before the failure is closed again
+            raise
+
+    async def _open(resources: AsyncExitStack) -> None:
         settings.media_root.mkdir(parents=True, exist_ok=True)
-        await open_database(settings)
+        await resources.enter_async_context(open_database(settings.database_url))
         broker = create_broker(settings.redis_url or None, prefix=settings.redis_prefix)
         await broker.start()
+        resources.push_async_callback(broker.close)
         app.ctx.services = create_services(settings, broker)
         app.ctx.streaming = StreamingRuntime(app.ctx.services)
         await app.ctx.streaming.start()
+        resources.push_async_callback(app.ctx.streaming.close)
 
     async def close_resources(app: Sanic) -> None:
         # Sockets were closed at before_server_stop, so listeners have left by now.
-        await app.ctx.streaming.close()
-        await app.ctx.services.broker.close()
-        await Tortoise.close_connections()
+        await resources.aclose()
 
     app.register_listener(open_resources, "before_server_start")
     app.register_listener(close_resources, "after_server_stop")

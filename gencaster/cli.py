@@ -93,18 +93,13 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 async def _create_user(settings: Settings, args: argparse.Namespace, password: str) -> None:
-    from tortoise import Tortoise
-
-    from gencaster.app import open_database
     from gencaster.auth import create_user
+    from gencaster.db import open_database
 
-    await open_database(settings)
-    try:
+    async with open_database(settings.database_url):
         await create_user(
             username=args.username, password=password, is_staff=args.staff, email=args.email
         )
-    finally:
-        await Tortoise.close_connections()
 
 
 def cmd_createuser(args: argparse.Namespace, settings: Settings) -> int:
@@ -160,15 +155,13 @@ def _files_to_import(paths: Sequence[Path]) -> list[Path]:
 
 async def _import_audio(settings: Settings, files: list[Path], description: str) -> int:
     """Import each file; returns how many were skipped (each with its reason)."""
-    from tortoise import Tortoise
     from tqdm import tqdm
 
-    from gencaster.app import open_database
     from gencaster.audio import InvalidAudio, import_audio_file
+    from gencaster.db import open_database
 
     media, skipped = _media_store(settings), 0
-    await open_database(settings)
-    try:
+    async with open_database(settings.database_url):
         for path in tqdm(files, desc="Importing", unit="file", file=sys.stderr):
             try:
                 audio = await import_audio_file(path, media=media, description=description)
@@ -177,8 +170,6 @@ async def _import_audio(settings: Settings, files: list[Path], description: str)
                 tqdm.write(f"Skipped {path}: {exc.reason}", file=sys.stderr)
             else:
                 tqdm.write(f"Imported {path} -> {media.path_of(audio)} ({audio.uuid})")
-    finally:
-        await Tortoise.close_connections()
     return skipped
 
 
@@ -191,18 +182,13 @@ def cmd_audio_import(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _speak(settings: Settings, ssml: str, voice: str) -> tuple[Path, bool]:
     """The speech file's path, and whether it was synthesised now (not found cached)."""
-    from tortoise import Tortoise
-
-    from gencaster.app import open_database
+    from gencaster.db import open_database
     from gencaster.streaming.tts import create_speech_service
 
     media = _media_store(settings)
     service = create_speech_service(settings, media)
-    await open_database(settings)
-    try:
+    async with open_database(settings.database_url):
         audio = await service.speak(ssml, voice)
-    finally:
-        await Tortoise.close_connections()
     return media.path_of(audio), service.syntheses > 0
 
 

@@ -1,10 +1,15 @@
-"""The Tortoise configuration, shared by the app, the tests and aerich."""
+"""The database of one process: its Tortoise configuration (shared by the app, the
+tests and aerich) and ``open_database``, which opens and closes it as one pair.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.context import TortoiseContext, set_global_context
 
 from gencaster.settings import Settings
 
@@ -27,6 +32,25 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+@asynccontextmanager
+async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
+    """The ORM for every task of this process, closed again when the block exits.
+
+    The context is this block's own, never one an earlier set-up left in the
+    calling task (tests, migrations). It becomes the process's global fallback
+    because Sanic runs each request, and each start and stop listener, in a task
+    of its own; closing the context also clears that fallback.
+    """
+    context = TortoiseContext()
+    try:
+        with context:  # current while the models bind to it
+            await context.init(config=tortoise_config(database_url))
+        set_global_context(context)
+        yield context
+    finally:
+        await context.close_connections()
 
 
 def _aerich_config() -> dict[str, Any]:

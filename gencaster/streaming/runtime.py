@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from contextlib import AsyncExitStack
 
-from tortoise import Tortoise
-
+from gencaster.broker import create_broker
+from gencaster.db import open_database
 from gencaster.engine.engine import EngineServices
 from gencaster.engine.variables import StreamVariables
-from gencaster.services import Services
+from gencaster.services import Services, create_services
 from gencaster.settings import Settings
 from gencaster.streaming.assignment import StreamAssigner
 from gencaster.streaming.instructions import InstructionDispatcher
@@ -151,23 +152,17 @@ async def run_osc_process(settings: Settings) -> None:
     Engines run in the web processes and learn of acknowledgements only through
     the broker, so this needs Redis.
     """
-    from gencaster.app import open_database
-    from gencaster.broker import create_broker
-    from gencaster.services import create_services
-
-    await open_database(settings)
-    broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)
-    await broker.start()
-    runtime = OscRuntime(create_services(settings, broker))
-    server = await runtime.start()
-    logger.info("OSC server listening on UDP %s:%s", settings.osc_host, server.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signal_number, stop.set)
-    try:
+    async with AsyncExitStack() as resources:
+        await resources.enter_async_context(open_database(settings.database_url))
+        broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)
+        await broker.start()
+        resources.push_async_callback(broker.close)
+        runtime = OscRuntime(create_services(settings, broker))
+        server = await runtime.start()
+        resources.push_async_callback(runtime.close)
+        logger.info("OSC server listening on UDP %s:%s", settings.osc_host, server.port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stop.set)
         await stop.wait()
-    finally:
-        await runtime.close()
-        await broker.close()
-        await Tortoise.close_connections()
