@@ -47,7 +47,33 @@ def _app_name() -> str:
     return "gencaster" if number == 0 else f"gencaster_{number}"
 
 
+# Browsers ignore "*" in Access-Control-Allow-Headers for requests with credentials, and
+# the apps always send their cookie: so name every header they may send (JSON and
+# multipart posts, media with ranges and revalidation), and expose what media players read.
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "accept-language",
+    "cache-control",
+    "content-language",
+    "content-type",
+    "if-modified-since",
+    "if-none-match",
+    "if-range",
+    "pragma",
+    "range",
+    "x-requested-with",
+)
+CORS_EXPOSE_HEADERS = ("accept-ranges", "content-length", "content-range", "last-modified")
+CORS_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
+CORS_MAX_AGE_S = 600
+
+
 def _configure_cors(app: Sanic, settings: Settings) -> None:
+    """Allow the configured origins (with credentials) and no others.
+
+    A WebSocket upgrade is not subject to CORS; its origin is checked by
+    ``origin_allowed`` like a POST's.
+    """
     if not settings.cors_origins:
         return
     Extend(
@@ -56,10 +82,13 @@ def _configure_cors(app: Sanic, settings: Settings) -> None:
         built_in_extensions=False,
         config={
             "CORS": True,
-            "CORS_ORIGINS": ",".join(settings.cors_origins),
+            "CORS_ORIGINS": ",".join(origin.rstrip("/") for origin in settings.cors_origins),
             "CORS_SUPPORTS_CREDENTIALS": True,
             "CORS_AUTOMATIC_OPTIONS": True,
-            "CORS_ALLOW_HEADERS": "*",
+            "CORS_ALLOW_HEADERS": ",".join(CORS_ALLOW_HEADERS),
+            "CORS_EXPOSE_HEADERS": ",".join(CORS_EXPOSE_HEADERS),
+            "CORS_METHODS": ",".join(CORS_METHODS),
+            "CORS_MAX_AGE": CORS_MAX_AGE_S,
             "OAS": False,
             "HEALTH": False,
         },
