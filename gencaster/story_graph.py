@@ -18,7 +18,7 @@ from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
 from gencaster.distributor import GenCasterChannel
-from gencaster.engine.sandbox import InvalidPythonCode, check_cell, check_expression
+from gencaster.engine.sandbox import InvalidPythonCode, check_cell, check_expression, is_blank
 from gencaster.errors import BadUserInput, Conflict, NotFound
 from models import (
     AudioCell,
@@ -236,10 +236,9 @@ class StoryGraphEditor:
     async def create_node_door(self, node_uuid: UUID, data: Mapping[str, Any]) -> NodeDoor:
         node = await _get(Node, node_uuid, "node")
         values = _present(data)
-        try:
-            await asyncio.to_thread(check_expression, values.get("code", "True"))
-        except InvalidPythonCode as exc:
-            raise BadUserInput(f"Invalid door code:\n{exc.error_message}") from exc
+        invalid = await _door_code_problem(values.get("code"))
+        if invalid is not None:
+            raise BadUserInput(f"Invalid door code:\n{invalid.error_message}")
         door = await NodeDoor.create(node=node, is_default=False, **values)
         await self.channel.publish_nodes_update(node.graph_id, node.uuid)
         return door
@@ -253,11 +252,9 @@ class StoryGraphEditor:
         values = _present(data)
         values.pop("door_type", None)
         door = await _get(NodeDoor, values.pop("uuid"), "node door")
-        if "code" in values:
-            try:
-                await asyncio.to_thread(check_expression, values["code"])
-            except InvalidPythonCode as exc:
-                return exc
+        invalid = await _door_code_problem(values.get("code"))
+        if invalid is not None:
+            return invalid
         door.update_from_dict(values)
         await door.save()
         node = await Node.get(uuid=door.node_id)
@@ -265,13 +262,25 @@ class StoryGraphEditor:
         return door
 
     async def delete_node_door(self, door_uuid: UUID) -> bool:
-        door = await _get(NodeDoor, door_uuid, "node door")
-        if door.is_default:
+        """False when nothing was deleted: a default door, or no such door (any more)."""
+        door = await NodeDoor.get_or_none(uuid=door_uuid)
+        if door is None or door.is_default:
             return False
         node = await Node.get(uuid=door.node_id)
         await door.delete()
         await self.channel.publish_nodes_update(node.graph_id, node.uuid)
         return True
+
+
+async def _door_code_problem(code: str | None) -> InvalidPythonCode | None:
+    """Why door code cannot be saved, or ``None``; blank code is saved (the door never opens)."""
+    if code is None or is_blank(code):
+        return None
+    try:
+        await asyncio.to_thread(check_expression, code)
+    except InvalidPythonCode as exc:
+        return exc
+    return None
 
 
 async def _check_cell_code(cell_type: Any, code: Any) -> None:

@@ -36,6 +36,7 @@ from gencaster.engine.sandbox import (
     SandboxError,
     evaluate_expression,
     execute_statements,
+    is_blank,
     run_cell,
 )
 from gencaster.engine.variables import StreamVariables
@@ -384,8 +385,8 @@ class Engine:
     async def choose_door(self, doors: list[NodeDoor]) -> NodeDoor | None:
         values = await self.variables.load()
         for door in doors:
-            if door.is_default:
-                continue
+            if door.is_default or is_blank(door.code):
+                continue  # a door without code never opens
             try:
                 result = await asyncio.to_thread(
                     evaluate_expression,

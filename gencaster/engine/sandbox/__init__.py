@@ -7,7 +7,7 @@ formatting pass through run-time guards, and run against an allow-list of names 
 """
 
 from ._budget import Budget
-from ._compile import compile_code
+from ._compile import compile_code, is_blank
 from ._errors import InvalidPythonCode, SandboxError
 from ._runner import CellContext, evaluate_expression, execute_statements, run_cell
 
@@ -31,5 +31,6 @@ __all__ = [
     "check_expression",
     "evaluate_expression",
     "execute_statements",
+    "is_blank",
     "run_cell",
 ]

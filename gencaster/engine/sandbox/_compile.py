@@ -42,6 +42,15 @@ def compile_code(code: str, mode: Mode) -> CodeType:
         raise InvalidPythonCode("SyntaxError", f"code cannot be compiled: {exc}", code) from None
 
 
+def is_blank(code: str) -> bool:
+    """True for code without a statement: empty, blank or only comments.
+
+    The editor saves such code while someone starts typing; a door with it never opens.
+    A textual test, so it is cheap enough for the event loop on any length.
+    """
+    return all(not line.strip() or line.lstrip().startswith("#") for line in code.splitlines())
+
+
 def _as_async_function(module: ast.Module) -> ast.Module:
     arguments = ast.arguments(
         posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
@@ -49,7 +58,8 @@ def _as_async_function(module: ast.Module) -> ast.Module:
     function = ast.AsyncFunctionDef(
         name=CELL_FUNCTION,
         args=arguments,
-        body=module.body or [ast.Pass()],
+        # Empty, blank or comment-only code is a cell that does nothing.
+        body=module.body or [ast.Pass(lineno=1, col_offset=0, end_lineno=1, end_col_offset=0)],
         decorator_list=[],
         returns=None,
         type_comment=None,
