@@ -239,7 +239,7 @@ class Engine:
                 if not await self.observer.hold(node):
                     return
             node = await self.next_node(node)
-        await self.log("Dead end: no edge leads on", LogLevel.WARNING)
+        await self.log("Dead end: no edge leads on")  # the normal end of a story
         yield DeadEnd("The story has reached its end")
 
     # Visits ---------------------------------------------------------------------

@@ -60,7 +60,12 @@ async def upsert_stream_variables(
     channel: GenCasterChannel,
     send_to_sc: SendToSc | None = None,
 ) -> list[StreamVariable]:
-    """Create or update each (stream, key); all or nothing; engines hear of it after."""
+    """Create or update each (stream, key); all or nothing; engines hear of it after.
+
+    A stream that has ended still stores values (its listener's last answers), but
+    they reach SuperCollider only while the stream has listeners: its point may play
+    someone else's stream by then.
+    """
     checked = []
     for data in inputs:
         key, value = data["key"], data["value"]
@@ -69,9 +74,6 @@ async def upsert_stream_variables(
         checked.append((data, number))
     streams: dict[Any, Stream] = {}
     saved = []
-    for data, number in checked:
-        if number is not None:
-            await _require_listened(data["stream_uuid"])
     async with in_transaction():
         for data, _ in checked:
             stream = streams.get(data["stream_uuid"]) or await _stream(data["stream_uuid"])
@@ -84,13 +86,6 @@ async def upsert_stream_variables(
             if number is not None and streams[data["stream_uuid"]].num_listeners > 0:
                 await send_to_sc(streams[data["stream_uuid"]], variable.key, number)
     return saved
-
-
-async def _require_listened(stream_uuid: Any) -> None:
-    """An ended stream's point may play someone else's stream by now."""
-    stream = await _stream(stream_uuid)
-    if stream.num_listeners <= 0:
-        raise BadUserInput("This stream has ended; its values no longer reach SuperCollider")
 
 
 async def _stream(stream_uuid: Any) -> Stream:

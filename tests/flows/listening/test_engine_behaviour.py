@@ -92,3 +92,38 @@ async def test_one_graph_one_stream_listeners_share_one_engine(
     assert results[0][0] == results[1][0]  # one stream
     assert [i.code for i in point.received].count("shared") == 1
     await staff.http.aclose()
+
+
+async def test_empty_cells_and_doors_do_nothing_and_a_normal_end_is_no_warning(
+    server: RunningServer, fake_point: FakeFactory, unique: str
+):
+    """What the editor saves before anything is typed walks cleanly: a blank door never opens."""
+    staff = await staff_client(server, unique)
+    graph = await add_graph(staff, unique)
+    start = graph["nodes"][0]
+    await add_cells(
+        staff,
+        start["uuid"],
+        [
+            {"cellType": "PYTHON", "cellCode": ""},
+            {"cellType": "PYTHON", "cellCode": "# later"},
+            {"cellType": "SUPERCOLLIDER", "cellCode": "start"},
+        ],
+    )
+    blank = await add_door(staff, start["uuid"], name="blank", code="", order=0)
+    wrong = await add_node(staff, graph["uuid"], "Wrong")
+    await add_cells(staff, wrong["uuid"], [{"cellType": "SUPERCOLLIDER", "cellCode": "wrong"}])
+    right = await add_node(staff, graph["uuid"], "Right")
+    await add_cells(staff, right["uuid"], [{"cellType": "SUPERCOLLIDER", "cellCode": "right"}])
+    await connect(staff, blank, default_door(wrong, "in"))
+    await connect(staff, default_door(start, "out"), default_door(right, "in"))
+    point = await fake_point()
+    await wait_for_point(point.lang_port)
+    async with graphql_socket(server.ws_url) as socket:
+        stream_uuid, kinds = await walk_to_end(socket, graph["uuid"])
+    assert kinds[-1] == "GraphDeadEnd"
+    assert [i.code for i in point.received][-2:] == ["start", "right"]
+    logs = await StreamLog.filter(stream_id=stream_uuid).order_by("created_date", "uuid")
+    assert [log.message for log in logs if log.level >= LogLevel.WARNING] == []
+    assert "Dead end: no edge leads on" in [log.message for log in logs]
+    await staff.http.aclose()
