@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from functools import partial
 
 from sanic import Sanic
 from sanic_ext import Extend
@@ -24,7 +26,8 @@ from gencaster.settings import Settings
 from gencaster.streaming.runtime import StreamingRuntime
 from gencaster.transport.contexts import websocket_hooks
 from gencaster.transport.graphiql import STATIC_DIR
-from gencaster.transport.http import graphql_view, origin_allowed
+from gencaster.transport.http import LiveRequests, graphql_view, origin_allowed
+from gencaster.transport.limits import CostBudget, QueryLimits
 from gencaster.transport.media import register_media
 from gencaster.transport.multipart import MultipartParser
 from gencaster.transport.websocket import register_websocket
@@ -107,6 +110,27 @@ def _stream_request_bodies(app: Sanic, route_name: str) -> None:
             route.extra.stream = True
 
 
+def query_limits(settings: Settings) -> QueryLimits:
+    return QueryLimits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_query_aliases,
+        max_fields=settings.max_query_fields,
+        max_root_fields=settings.max_query_root_fields,
+        max_cost=settings.max_query_cost,
+        list_size=settings.query_list_size,
+        max_tokens=settings.max_query_tokens,
+    )
+
+
+def connection_budget(settings: Settings) -> Callable[[], CostBudget]:
+    """A new budget for each connection (HTTP keep-alive or WebSocket)."""
+    return partial(
+        CostBudget,
+        capacity=settings.connection_cost_budget,
+        rate=settings.connection_cost_per_s,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or Settings.from_env()
     app = Sanic(_app_name())
@@ -117,6 +141,9 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app.config.PROXIES_COUNT = settings.proxies_count
     app.ctx.settings = settings
     app.ctx.schema = schema
+    app.ctx.query_limits = query_limits(settings)
+    app.ctx.connection_budget = connection_budget(settings)
+    app.ctx.live_requests = LiveRequests()
     _configure_cors(app, settings)
 
     # What open_resources opened, closed again in reverse order by close_resources.
@@ -160,6 +187,10 @@ def create_app(settings: Settings | None = None) -> Sanic:
         name="graphql",
         shared=SharedFeeds(SHAREABLE_SUBSCRIPTIONS),
         access_key=lambda context: context.is_staff,
+        max_operations=settings.ws_max_operations,
+        init_timeout=settings.ws_init_timeout_s,
+        limits=app.ctx.query_limits,
+        budget=app.ctx.connection_budget,
     )
     _stream_request_bodies(app, "graphql")
     app.ctx.multipart_parser = MultipartParser(

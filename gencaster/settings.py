@@ -7,6 +7,7 @@ can build as many differently configured apps as they like.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -50,6 +51,30 @@ class Settings:
     max_stream_variables: int = 200
     max_variable_bytes: int = 4096
     max_upload_bytes: int = 512 * 1024 * 1024
+    # What one GraphQL operation may ask for (README, "Limits"), and what one
+    # connection may spend: a bucket of cost units refilled per second.
+    max_query_depth: int = 16
+    max_query_aliases: int = 30
+    max_query_fields: int = 1000
+    max_query_root_fields: int = 20
+    max_query_cost: int = 50_000
+    query_list_size: int = 10
+    max_query_tokens: int = 10_000
+    connection_cost_budget: int = 500_000
+    connection_cost_per_s: int = 50_000
+    ws_max_operations: int = 100
+    ws_init_timeout_s: float = 3.0
+    # Logins: hashing threads of their own, and failed logins slowed down.
+    password_hash_threads: int = 2
+    login_free_failures: int = 5
+    login_max_delay_s: float = 300.0
+    # Stream points: who may beacon, and how many may be live at once.
+    osc_allowed_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    max_stream_points: int = 100
+    # Connections: a request's head must arrive within this time; sockets per address.
+    request_head_timeout_s: float = 10.0
+    request_body_timeout_s: float = 60.0
+    max_connections_per_address: int = 64
     tts_backend: str = "espeak"
     tts_language: str = "de"
     debug: bool = False
@@ -61,6 +86,13 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite://{data_dir / 'gencaster.sqlite3'}")
         media_root = Path(self.media_root) if str(self.media_root) not in ("", ".") else None
         object.__setattr__(self, "media_root", media_root or data_dir / "media")
+        if self.connection_cost_budget < self.max_query_cost:
+            raise SettingsError(
+                "GENCASTER_CONNECTION_COST_BUDGET must be at least GENCASTER_MAX_QUERY_COST"
+            )
+        if self.password_hash_threads < 1:
+            raise SettingsError("GENCASTER_PASSWORD_HASH_THREADS must be at least 1")
+        _check_networks(self.osc_allowed_networks)
         if self.workers < 1:
             raise SettingsError("GENCASTER_WORKERS must be at least 1")
         if self.workers > 1 and not self.redis_url:
@@ -120,6 +152,16 @@ class Settings:
                 value = "***"
             shown.append(f"{item.name}={value!r}")
         return f"Settings({', '.join(shown)})"
+
+
+def _check_networks(networks: tuple[str, ...]) -> None:
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise SettingsError(
+                f"GENCASTER_OSC_ALLOWED_NETWORKS: {network!r} is no network (CIDR)"
+            ) from exc
 
 
 def _parse(values: Mapping[str, str]) -> dict[str, Any]:

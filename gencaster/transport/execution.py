@@ -8,12 +8,14 @@ formatted here once, so no transport can leak a traceback or SQL text.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import graphene
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLError,
     OperationType,
@@ -26,6 +28,7 @@ from graphql import (
 from graphql.pyutils import is_awaitable
 
 from gencaster.errors import GencasterError
+from gencaster.transport.limits import CostBudget, QueryLimits, limits_rule
 
 logger = logging.getLogger(__name__)
 
@@ -46,38 +49,96 @@ def bad_request(message: str) -> ExecutionResult:
     )
 
 
+def over_budget(retry_after: float) -> ExecutionResult:
+    seconds = max(1, math.ceil(min(retry_after, 3600)))
+    error = GraphQLError(
+        f"Too much work asked for on this connection; retry in {seconds} s",
+        extensions={"code": "TOO_MANY_REQUESTS", "retryAfter": seconds},
+    )
+    return ExecutionResult(data=None, errors=[error])
+
+
+def _admit(
+    schema: graphene.Schema,
+    document: DocumentNode,
+    request: GraphQLRequest,
+    limits: QueryLimits,
+    budget: CostBudget | None,
+) -> ExecutionResult | None:
+    """Refuse a document past ``limits`` or ``budget`` before anything else runs on it.
+
+    The limits run alone first: the standard rules are not all linear in the size of a
+    document, and a refused document should cost no more than measuring it.
+    """
+    costs: dict[str | None, int] = {}
+    rule = limits_rule(limits, request.variables, costs)
+    errors = validate(schema.graphql_schema, document, [rule], max_errors=10)
+    if errors:
+        return ExecutionResult(data=None, errors=errors)
+    errors = validate(schema.graphql_schema, document)
+    if errors:
+        return ExecutionResult(data=None, errors=errors)
+    if budget is not None:
+        cost = costs.get(request.operation_name, max(costs.values(), default=0))
+        wait = budget.spend(cost)
+        if wait:
+            return over_budget(wait)
+    return None
+
+
+def prepare_request(
+    schema: graphene.Schema,
+    request: GraphQLRequest,
+    *,
+    allow_mutations: bool = True,
+    limits: QueryLimits | None = None,
+    budget: CostBudget | None = None,
+) -> DocumentNode | ExecutionResult:
+    """The parsed, measured and validated document, or the result that refuses it."""
+    limits = limits or QueryLimits()
+    if not isinstance(request.query, str) or not request.query.strip():
+        return bad_request("Must provide a query string")
+    if len(request.query) > MAX_QUERY_LENGTH:
+        return bad_request("Query is too long")
+    try:
+        document = parse(request.query, max_tokens=limits.max_tokens)
+    except GraphQLError as error:
+        return ExecutionResult(data=None, errors=[error])
+    refusal = _admit(schema, document, request, limits, budget)
+    if refusal is not None:
+        return refusal
+    operation = get_operation_ast(document, request.operation_name)
+    if operation is None:
+        return bad_request("Unknown or ambiguous operation name")
+    if operation.operation == OperationType.MUTATION and not allow_mutations:
+        return bad_request("Mutations are not allowed with GET requests")
+    return document
+
+
 async def execute_request(
     schema: graphene.Schema,
     request: GraphQLRequest,
     context: Any,
     *,
     allow_mutations: bool = True,
+    limits: QueryLimits | None = None,
+    budget: CostBudget | None = None,
 ) -> ExecutionResult | AsyncIterator[ExecutionResult]:
-    """Parse, validate and run ``request``; subscriptions return an async iterator."""
-    if not isinstance(request.query, str) or not request.query.strip():
-        return bad_request("Must provide a query string")
-    if len(request.query) > MAX_QUERY_LENGTH:
-        return bad_request("Query is too long")
-    try:
-        document = parse(request.query)
-    except GraphQLError as error:
-        return ExecutionResult(data=None, errors=[error])
-    validation_errors = validate(schema.graphql_schema, document)
-    if validation_errors:
-        return ExecutionResult(data=None, errors=validation_errors)
+    """Parse, measure, validate and run ``request``; subscriptions return an async iterator."""
+    document = prepare_request(
+        schema, request, allow_mutations=allow_mutations, limits=limits, budget=budget
+    )
+    if isinstance(document, ExecutionResult):
+        return document
+    return await run_document(schema, document, request, context)
+
+
+async def run_document(
+    schema: graphene.Schema, document: DocumentNode, request: GraphQLRequest, context: Any
+) -> ExecutionResult | AsyncIterator[ExecutionResult]:
+    """Run a document ``prepare_request`` accepted."""
     operation = get_operation_ast(document, request.operation_name)
-    if operation is None:
-        return bad_request("Unknown or ambiguous operation name")
-    if operation.operation == OperationType.MUTATION and not allow_mutations:
-        return ExecutionResult(
-            data=None,
-            errors=[
-                GraphQLError(
-                    "Mutations are not allowed with GET requests",
-                    extensions={"code": "BAD_USER_INPUT"},
-                )
-            ],
-        )
+    assert operation is not None  # prepare_request refused documents without it
     kwargs: dict[str, Any] = {
         "document": document,
         "context_value": context,

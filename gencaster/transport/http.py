@@ -17,11 +17,25 @@ from gencaster.schema.context import GraphQLContext
 from gencaster.transport.csrf import request_origin_allowed
 from gencaster.transport.execution import GraphQLRequest, execute_request, format_result
 from gencaster.transport.graphiql import graphiql_html
+from gencaster.transport.limits import CostBudget
 from gencaster.transport.multipart import MultipartError, MultipartParser, MultipartRequest
 
 # The route streams request bodies (for uploads), so JSON bodies get their own bound.
 MAX_JSON_BODY_BYTES = 16 * 1024 * 1024
 LINGER_SECONDS = 5.0
+
+
+class LiveRequests:
+    """How many GraphQL requests over HTTP are running; work for a client that left stops."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> None:
+        self.count += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.count -= 1
 
 
 class RequestError(Exception):
@@ -170,7 +184,28 @@ def _apply_session_cookie(resp: HTTPResponse, context: GraphQLContext, request: 
         resp.delete_cookie(SESSION_COOKIE, path="/")
 
 
+def _connection_budget(request: Request) -> CostBudget:
+    """One budget per HTTP connection, kept for its keep-alive requests."""
+    ctx = request.conn_info.ctx if request.conn_info is not None else None
+    budget = getattr(ctx, "cost_budget", None)
+    if budget is None:
+        budget = request.app.ctx.connection_budget()
+        if ctx is not None:
+            ctx.cost_budget = budget
+    return budget
+
+
 async def graphql_view(request: Request) -> HTTPResponse | None:
+    """Serve one GraphQL request.
+
+    Sanic cancels this handler's task when the client disconnects, so a request whose
+    client has gone stops at its next await instead of running to the end.
+    """
+    with request.app.ctx.live_requests:
+        return await _serve(request)
+
+
+async def _serve(request: Request) -> HTTPResponse | None:
     if request.method == "GET" and _wants_html(request):
         return response.html(graphiql_html(endpoint=request.path))
     if request.method == "POST" and not origin_allowed(request):
@@ -184,7 +219,12 @@ async def graphql_view(request: Request) -> HTTPResponse | None:
         return await _refuse_too_large(request)
     try:
         result = await execute_request(
-            request.app.ctx.schema, graphql_request, context, allow_mutations=allow_mutations
+            request.app.ctx.schema,
+            graphql_request,
+            context,
+            allow_mutations=allow_mutations,
+            limits=request.app.ctx.query_limits,
+            budget=_connection_budget(request),
         )
     finally:
         if form is not None:  # whatever a resolver did not store is deleted

@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse, text
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
+from gencaster.transport.limits import CostBudget, QueryLimits
 from gencaster.transport.ws import graphql_transport_ws, graphql_ws
 from gencaster.transport.ws.adapter import ConnectionInfo, InvalidFrame, SocketClosed
 from gencaster.transport.ws.closecodes import CloseCode
@@ -120,6 +121,11 @@ def choose_subprotocol(offered: Sequence[str]) -> str | None:
     return next((name for name in offered if name in SUBPROTOCOLS), None)
 
 
+def client_address(request: Request) -> str:
+    """The caller's address: forwarded by trusted proxies (``PROXIES_COUNT``), else the peer's."""
+    return request.remote_addr or request.ip
+
+
 def connection_info(request: Request, subprotocol: str) -> ConnectionInfo:
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
@@ -130,6 +136,7 @@ def connection_info(request: Request, subprotocol: str) -> ConnectionInfo:
         subprotocol=subprotocol,
         headers=headers,
         cookies={name: value for name, value in cookies.items() if value is not None},
+        client_address=client_address(request),
     )
 
 
@@ -143,8 +150,10 @@ class GraphQLWebSocketEndpoint:
         check_origin: OriginCheck,
         keepalive_interval: float | None = 12.0,
         init_timeout: float = 3.0,
+        budget: Callable[[], CostBudget] | None = None,
     ) -> None:
         self.settings = settings
+        self.budget = budget
         self.check_origin = check_origin
         self.keepalive_interval = keepalive_interval
         self.init_timeout = init_timeout
@@ -169,7 +178,9 @@ class GraphQLWebSocketEndpoint:
         if subprotocol is None:
             await adapter.close(CloseCode.SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")
             return None
-        handler = self._handler(subprotocol, adapter, connection_info(request, subprotocol))
+        info = connection_info(request, subprotocol)
+        info.budget = self.budget() if self.budget is not None else None
+        handler = self._handler(subprotocol, adapter, info)
         await self._hold(handler, adapter)
         return None
 
@@ -202,7 +213,11 @@ class GraphQLWebSocketEndpoint:
                 adapter, info, self.settings, init_timeout=self.init_timeout
             )
         return GraphQLWSHandler(
-            adapter, info, self.settings, keepalive_interval=self.keepalive_interval
+            adapter,
+            info,
+            self.settings,
+            keepalive_interval=self.keepalive_interval,
+            init_timeout=self.init_timeout,
         )
 
     async def _run(self, handler: Handler) -> None:
@@ -224,6 +239,8 @@ def register_websocket(
     keepalive_interval: float | None = 12.0,
     init_timeout: float = 3.0,
     max_operations: int = 100,
+    limits: QueryLimits | None = None,
+    budget: Callable[[], CostBudget] | None = None,
     http_handler: Callable[..., Any] | None = None,
     http_methods: Sequence[str] = ("GET", "POST"),
     name: str | None = None,
@@ -242,6 +259,7 @@ def register_websocket(
         context_factory=context_factory,
         on_connect=on_connect,
         max_operations=max_operations,
+        limits=limits or QueryLimits(),
         shared=shared,
         access_key=access_key,
     )
@@ -250,6 +268,7 @@ def register_websocket(
         check_origin=check_origin,
         keepalive_interval=keepalive_interval,
         init_timeout=init_timeout,
+        budget=budget,
     )
 
     async def graphql_route(request: Request, *args: Any, **kwargs: Any) -> Any:

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gencaster.transport.limits import CostBudget
+
 
 @dataclass(frozen=True)
 class InvalidFrame:
@@ -44,6 +46,8 @@ class ConnectionInfo:
     ``init_payload`` is the ``connection_init`` payload once it arrived; ``state`` is
     where ``on_connect`` leaves what ``context_factory`` needs (e.g. the user), so the
     session is looked up once per socket rather than once per operation.
+    ``client_address`` is the caller's address (behind trusted proxies, the forwarded
+    one); ``budget`` is what the socket's operations may still spend.
     """
 
     subprotocol: str
@@ -51,3 +55,5 @@ class ConnectionInfo:
     cookies: Mapping[str, str] = field(default_factory=dict)
     init_payload: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
+    client_address: str = ""
+    budget: CostBudget | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import aclosing, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from inspect import isawaitable
 from typing import Any, Protocol
@@ -18,7 +18,13 @@ import graphene
 from graphql.error import GraphQLError
 from graphql.execution import ExecutionResult, MapAsyncIterator
 
-from gencaster.transport.execution import GraphQLRequest, execute_request, format_result
+from gencaster.transport.execution import (
+    GraphQLRequest,
+    format_result,
+    prepare_request,
+    run_document,
+)
+from gencaster.transport.limits import QueryLimits
 from gencaster.transport.ws.adapter import ConnectionInfo, SocketClosed
 from gencaster.transport.ws.registry import FinalMessage, OperationScope
 from gencaster.transport.ws.shared import FeedError, SharedFeeds
@@ -39,6 +45,7 @@ class SocketSettings:
     context_factory: ContextFactory
     on_connect: OnConnect
     max_operations: int = 100
+    limits: QueryLimits = field(default_factory=QueryLimits)
     # Identical read-only subscriptions of callers with the same access share one feed.
     shared: SharedFeeds | None = None
     access_key: Callable[[Any], Hashable] = lambda context: None
@@ -103,11 +110,17 @@ async def run_operation(
     """Execute ``request``, send its results and return the last message to send."""
     operation_id = scope.operation_id
     try:
+        # Measured before anything else, so a refused operation costs no database read.
+        document = prepare_request(
+            settings.schema, request, limits=settings.limits, budget=connection.budget
+        )
+        if isinstance(document, ExecutionResult):
+            return partial(sink.send_errors, operation_id, document.errors or [])
         context = await settings.context_factory(connection, scope)
         if settings.shared is not None and settings.shared.can_share(request):
             await _follow_shared(settings, request, context, sink, operation_id)
             return partial(sink.send_complete, operation_id)
-        result = await execute_request(settings.schema, request, context)
+        result = await run_document(settings.schema, document, request, context)
         if isinstance(result, ExecutionResult):
             if is_request_error(result):
                 return partial(sink.send_errors, operation_id, result.errors or [])
@@ -136,10 +149,20 @@ async def _follow_shared(
     shared = settings.shared
     assert shared is not None
     key = shared.key(request, settings.access_key(context))
-    source = partial(execute_request, settings.schema, request, context)
+    # The feed may outlive this caller; it checks the request again with no budget of its own.
+    source = partial(prepare_and_run, settings, request, context)
     async with aclosing(shared.follow(key, source)) as results:
         async for payload in results:
             await sink.send_result(operation_id, payload)
+
+
+async def prepare_and_run(
+    settings: SocketSettings, request: GraphQLRequest, context: Any
+) -> ExecutionResult | AsyncIterator[ExecutionResult]:
+    document = prepare_request(settings.schema, request, limits=settings.limits)
+    if isinstance(document, ExecutionResult):
+        return document
+    return await run_document(settings.schema, document, request, context)
 
 
 class InvalidPayload(ValueError):

@@ -303,3 +303,25 @@ async def test_many_subscriptions_run_concurrently_on_one_socket(
     assert all(values == [0, 1, 2, 3] for values in seen.values())
     await asyncio.sleep(0)
     assert ws_server.endpoint.live_operations == 0
+
+
+async def test_a_socket_that_never_sends_connection_init_is_closed_with_4408(
+    server_factory: ServerFactory, connect_client: Connect
+) -> None:
+    server = await server_factory(init_timeout=0.2)
+    client = await connect_client(server.url, PROTOCOL)
+    code, reason = await client.closed_with()
+    assert (code, reason) == (
+        CloseCode.CONNECTION_INIT_TIMEOUT,
+        "Connection initialisation timeout",
+    )
+
+
+async def test_the_init_deadline_ends_once_the_connection_is_acknowledged(
+    server_factory: ServerFactory, connect_client: Connect
+) -> None:
+    server = await server_factory(init_timeout=0.2)
+    client = await acknowledged(server, connect_client)
+    await asyncio.sleep(0.4)  # past the deadline: the socket must still serve
+    await client.send({"id": "1", "type": "start", "payload": {"query": "{ hello }"}})
+    assert (await client.receive())["type"] == "data"

@@ -2,13 +2,15 @@
 
 Unlike ``graphql-transport-ws`` it reports most mistakes as messages and keeps the
 socket open; it keeps the connection alive with ``ka`` messages instead of pings.
+The protocol itself sets no deadline for ``connection_init``; we give it the same
+one as the newer protocol (close 4408), so a socket that never starts cannot linger.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from functools import partial
 from typing import Any, cast
@@ -48,11 +50,13 @@ class GraphQLWSHandler:
         settings: SocketSettings,
         *,
         keepalive_interval: float | None = 12.0,
+        init_timeout: float = 3.0,
     ) -> None:
         self.socket = socket
         self.connection = connection
         self.settings = settings
         self.keepalive_interval = keepalive_interval
+        self.init_timeout = init_timeout
         self.operations = OperationRegistry()
         self._keepalive = TaskSet()
         self._init_received = False
@@ -63,16 +67,28 @@ class GraphQLWSHandler:
         """Read messages until either side closes; then end every operation."""
         try:
             async with aclosing(self.socket.iter_json()) as messages:
-                async for message in messages:
-                    await self.handle_message(message)
-                    if self._closed:
-                        break
+                await self._read(messages)
         except SocketClosed:
             pass
         finally:
             # Shielded: when a peer closes, Sanic may cancel this task again, and an
             # interrupted teardown would leave operations (and listeners) running.
             await asyncio.shield(self._end_all())
+
+    async def _read(self, messages: AsyncIterator[object]) -> None:
+        deadline = asyncio.get_running_loop().time() + self.init_timeout
+        while not self._closed:
+            try:
+                async with asyncio.timeout_at(None if self._init_received else deadline):
+                    message = await anext(messages)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                await self.close(
+                    CloseCode.CONNECTION_INIT_TIMEOUT, "Connection initialisation timeout"
+                )
+                return
+            await self.handle_message(message)
 
     async def _end_all(self) -> None:
         # Operations first: cancel_all cancels every task before its first await.
