@@ -13,7 +13,7 @@ from gencaster.distributor import GenCasterChannel
 from gencaster.media import MediaStore
 from gencaster.settings import Settings
 from gencaster.story_graph import StoryGraphEditor
-from gencaster.streaming.variables import VariableLimits
+from gencaster.stream_variables import VariableLimits
 
 
 @dataclass

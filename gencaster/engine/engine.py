@@ -39,8 +39,10 @@ from gencaster.engine.sandbox import (
     is_blank,
     run_cell,
 )
-from gencaster.engine.variables import StreamVariables
 from gencaster.engine.visits import StreamVisits, VisitLedger
+from gencaster.stream_variables import StreamVariables
+from gencaster.supercollider import CLEAN_SLATE, async_playback, sync_playback
+from gencaster.tasks import TaskSet
 from models import (
     AudioCell,
     AudioFile,
@@ -59,17 +61,6 @@ from models import (
 )
 
 logger = logging.getLogger(__name__)
-
-CLEAN_SLATE = "0.01.wait;CmdPeriod.run;0.01.wait;"
-
-
-def async_playback(sc_path: str) -> str:
-    return f'{{g.playBuffer("{sc_path}")}}'
-
-
-def sync_playback(sc_path: str, instruction_uuid: UUID | str) -> str:
-    return f'{{g.syncPlayBuffer("{sc_path}", "{instruction_uuid}")}}'
-
 
 # Events ----------------------------------------------------------------------
 
@@ -205,6 +196,7 @@ class Engine:
         self.observer = observer if observer is not None else EngineObserver()
         self._nodes_by_name: dict[str, list[UUID]] = {}
         self._counts: dict[str, int] = {}
+        self._prints = TaskSet()
 
     async def log(self, message: str, level: LogLevel = LogLevel.INFO) -> None:
         await self.services.logs.log(
@@ -319,8 +311,8 @@ class Engine:
             await self.variables.save_changes(before, values)
 
     def _print(self, text: str) -> None:
-        task = asyncio.get_running_loop().create_task(self.log(text, LogLevel.INFO))
-        self.variables.keep(task)
+        """``print`` in a cell is synchronous; its log entry is written in the background."""
+        self._prints.start(self.log(text, LogLevel.INFO), name=f"print-{self.stream.uuid}")
 
     async def run_markdown(self, cell: ScriptCell) -> AsyncIterator[EngineEvent]:
         speech = self.services.speech
@@ -433,7 +425,6 @@ async def _nothing() -> AsyncIterator[EngineEvent]:
 
 
 __all__ = [
-    "CLEAN_SLATE",
     "DeadEnd",
     "DialogShown",
     "Engine",
@@ -442,9 +433,7 @@ __all__ = [
     "EngineServices",
     "InstructionSent",
     "InstructionTimeoutError",
-    "async_playback",
     "door_order",
     "edge_order",
     "new_rng",
-    "sync_playback",
 ]

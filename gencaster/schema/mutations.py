@@ -13,7 +13,7 @@ from gencaster.engine.sandbox import InvalidPythonCode
 from gencaster.schema import inputs, types
 from gencaster.schema.queries import get_by_pk
 from gencaster.schema.scalars import UUID, Void
-from gencaster.streaming.variables import upsert_stream_variables
+from gencaster.stream_variables import upsert_stream_variables
 from models import AudioFile
 
 

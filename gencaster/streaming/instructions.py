@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import math
-import re
 import uuid as uuid_module
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
@@ -30,15 +28,12 @@ from gencaster.distributor import GenCasterChannel, Update
 from gencaster.engine.engine import InstructionTimeoutError
 from gencaster.streaming.logs import ThrottledLog
 from gencaster.streaming.osc import Acknowledgement, OscClient
+from gencaster.supercollider import variable_code
 from models import InstructionState, StreamInstruction, StreamPoint
 from models.stream import INSTRUCTION_STATE_RANK
 
 logger = logging.getLogger(__name__)
 _unknown_log = ThrottledLog(logger, "acknowledgements for unknown instructions")
-
-IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # used with fullmatch
-SC_INT_MIN, SC_INT_MAX = -(2**31), 2**31 - 1  # sclang reads integer literals with atoi
-MAX_KEY_CHARS = 255
 
 Code = str | Callable[[UUID], str]
 
@@ -210,30 +205,3 @@ class InstructionDispatcher:
             await StreamInstruction.filter(uuid=instruction_uuid).delete()
             raise
         return instruction
-
-
-def variable_code(key: str, value: float) -> str:
-    """``Ndef("<key>".asSymbol, <number>);`` (OSC.md), or ``ValueError``."""
-    if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or not IDENTIFIER.fullmatch(key):
-        raise ValueError(f"{key!r} is not a plain identifier")
-    return f'Ndef("{key}".asSymbol, {sc_number_literal(value)});'
-
-
-def sc_number_literal(value: float) -> str:
-    """A finite number as sclang reads it: ``repr`` of a float (``1e-07``, ``1.5e+20``).
-
-    Integers beyond 32 bits are written as floats, since sclang's ``atoi`` would
-    overflow them. Booleans, strings and the like are refused.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{type(value).__name__} is not a number")
-    if isinstance(value, int):
-        if SC_INT_MIN <= value <= SC_INT_MAX:
-            return str(value)
-        try:
-            value = float(value)
-        except OverflowError:
-            raise ValueError("the number is too large") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{value!r} is not a finite number")
-    return repr(float(value))

@@ -18,12 +18,12 @@ from tortoise.queryset import QuerySet
 from tortoise.timezone import now
 
 from gencaster.distributor import GenCasterChannel
-from gencaster.engine.engine import async_playback
 from gencaster.media import MediaStore
 from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.logs import StreamLogWriter, ThrottledLog
 from gencaster.streaming.osc import Acknowledgement, Beacon, RemoteAction, password_matches
 from gencaster.streaming.osc.messages import PROTOCOL_VERSION
+from gencaster.supercollider import async_playback
 from models import AudioFile, LogLevel, Stream, StreamPoint
 
 logger = logging.getLogger(__name__)

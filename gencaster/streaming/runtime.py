@@ -18,9 +18,9 @@ from contextlib import AsyncExitStack
 from gencaster.broker import create_broker
 from gencaster.db import open_database
 from gencaster.engine.engine import EngineServices
-from gencaster.engine.variables import StreamVariables
 from gencaster.services import Services, create_services
 from gencaster.settings import Settings
+from gencaster.stream_variables import StreamVariables
 from gencaster.streaming.assignment import StreamAssigner
 from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.listening import ListeningService

@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse, text
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
+from gencaster.tasks import TaskSet
 from gencaster.transport.limits import CostBudget, QueryLimits
 from gencaster.transport.ws import graphql_transport_ws, graphql_ws
 from gencaster.transport.ws.adapter import ConnectionInfo, InvalidFrame, SocketClosed
@@ -32,7 +33,6 @@ from gencaster.transport.ws.closecodes import CloseCode
 from gencaster.transport.ws.graphql_transport_ws import GraphQLTransportWSHandler
 from gencaster.transport.ws.graphql_ws import GraphQLWSHandler
 from gencaster.transport.ws.operation import ContextFactory, OnConnect, SocketSettings
-from gencaster.transport.ws.registry import TaskSet
 from gencaster.transport.ws.shared import SharedFeeds, encode_message
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from gencaster.transport.ws.closecodes import CloseCode
 from gencaster.transport.ws.graphql_transport_ws import GraphQLTransportWSHandler
 from gencaster.transport.ws.graphql_ws import GraphQLWSHandler
 from gencaster.transport.ws.operation import ContextFactory, OnConnect, SocketSettings
-from gencaster.transport.ws.registry import OperationRegistry, OperationScope, TaskSet
+from gencaster.transport.ws.registry import OperationRegistry, OperationScope
 
 __all__ = [
     "CloseCode",
@@ -24,5 +24,4 @@ __all__ = [
     "SocketAdapter",
     "SocketClosed",
     "SocketSettings",
-    "TaskSet",
 ]

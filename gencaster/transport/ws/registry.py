@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from functools import partial
-from typing import Any
 
+from gencaster.tasks import log_failure, wait_for
 from gencaster.transport.ws.adapter import SocketClosed
 
 logger = logging.getLogger(__name__)
@@ -61,49 +61,6 @@ class OperationScope:
                 logger.exception("Cleanup of operation %r failed", self.operation_id)
 
 
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if task.cancelled():
-        return
-    error = task.exception()
-    if error is not None:
-        logger.error("Task %s failed", task.get_name(), exc_info=error)
-
-
-async def _wait_for(tasks: set[asyncio.Task[Any]]) -> None:
-    # asyncio.wait neither raises a task's exception nor cancels the tasks when the
-    # waiter itself is cancelled, so a shutdown that is cancelled again still propagates.
-    if tasks:
-        await asyncio.wait(tasks)
-
-
-class TaskSet:
-    """Tasks with one owner: each logs its failure and leaves the set when it ends."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    def __len__(self) -> int:
-        return len(self._tasks)
-
-    def start(self, coroutine: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coroutine, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        _log_failure(task)
-
-    async def cancel_all(self) -> None:
-        """Cancel every task once and wait until all of them have finished."""
-        tasks = set(self._tasks)
-        self._tasks.clear()
-        for task in tasks:
-            task.cancel()
-        await _wait_for(tasks)
-
-
 class OperationRegistry:
     """The live operations of one socket, by client-chosen id."""
 
@@ -141,7 +98,7 @@ class OperationRegistry:
             return False
         self._stopping.add(task)
         task.cancel()
-        await _wait_for({task})
+        await wait_for({task})
         return True
 
     async def cancel_all(self) -> None:
@@ -151,7 +108,7 @@ class OperationRegistry:
         self._stopping.update(tasks)
         for task in tasks:
             task.cancel()
-        await _wait_for(set(self._stopping))
+        await wait_for(set(self._stopping))
 
     async def _own(self, operation_id: str, runner: OperationRunner) -> None:
         scope = OperationScope(operation_id)
@@ -175,4 +132,4 @@ class OperationRegistry:
         if self._live.get(operation_id) is task:
             del self._live[operation_id]
         self._stopping.discard(task)
-        _log_failure(task)
+        log_failure(task)

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from gencaster.auth import create_user
-from gencaster.engine.engine import CLEAN_SLATE
+from gencaster.supercollider import CLEAN_SLATE
 from models import Stream, StreamPoint
 from tests.conftest import STAFF_PASSWORD
 from tests.flows.listening.conftest import FakeFactory

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gencaster.audio import import_audio_file
-from gencaster.engine.engine import CLEAN_SLATE
+from gencaster.supercollider import CLEAN_SLATE
 from models import StreamVariable
 from tests.flows.listening.conftest import FakeFactory
 from tests.flows.listening.test_listening_flow import STREAM_INFO, staff_client, wait_for_point

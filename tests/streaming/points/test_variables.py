@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from gencaster.streaming.instructions import InstructionDispatcher, variable_code
+from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.osc import FakeStreamPoint
+from gencaster.supercollider import variable_code
 from models import StreamInstruction, StreamPoint
 from tests.streaming.points.conftest import TIMEOUT, registered
 from tests.support.osc import UdpPeer

@@ -11,6 +11,7 @@ import pytest
 from graphql.execution import ExecutionResult, subscribe
 from graphql.language import parse
 
+from gencaster.tasks import TaskSet
 from gencaster.transport.ws.closecodes import CloseCode, close_reason
 from gencaster.transport.ws.operation import stream_in_task
 from gencaster.transport.ws.registry import (
@@ -18,7 +19,6 @@ from gencaster.transport.ws.registry import (
     FinalMessage,
     OperationRegistry,
     OperationScope,
-    TaskSet,
 )
 
 

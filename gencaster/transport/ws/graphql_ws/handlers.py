@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from graphql.error import GraphQLError
 
+from gencaster.tasks import TaskSet
 from gencaster.transport.execution import format_error
 from gencaster.transport.ws.adapter import ConnectionInfo, InvalidFrame, SocketAdapter, SocketClosed
 from gencaster.transport.ws.closecodes import CloseCode
@@ -32,7 +33,7 @@ from gencaster.transport.ws.operation import (
     request_from_payload,
     run_operation,
 )
-from gencaster.transport.ws.registry import OperationRegistry, TaskSet
+from gencaster.transport.ws.registry import OperationRegistry
 
 logger = logging.getLogger(__name__)
 

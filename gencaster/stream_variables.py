@@ -1,5 +1,6 @@
-"""Stream variables set by listeners (and by the engine).
+"""Stream variables: what listeners (over the API) and cells (in the engine) store per stream.
 
+A domain service of its own, used by the schema, the engine and streaming alike.
 Listeners set variables anonymously over plain HTTP: knowing the stream's uuid
 (handed only to that stream's listeners) is the authorisation. So the number and
 size of variables per stream are bounded, and values meant for SuperCollider
@@ -8,6 +9,7 @@ must be numbers with identifier keys: nothing a listener types reaches sclang as
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -120,3 +122,87 @@ async def _upsert(
     variable.stream_to_sc = data["stream_to_sc"]
     await variable.save(update_fields=["value", "stream_to_sc", "modified_date"])
     return variable
+
+
+class StreamVariableService:
+    """Stream variables for every caller: listeners' upserts and each engine's view.
+
+    ``send_to_sc`` forwards ``streamToSc`` values to the stream's point; it is the
+    streaming layer's, and absent where no stream points are reached (tests, tools).
+    """
+
+    def __init__(
+        self,
+        *,
+        channel: GenCasterChannel,
+        limits: VariableLimits,
+        send_to_sc: SendToSc | None = None,
+    ) -> None:
+        self.channel = channel
+        self.limits = limits
+        self.send_to_sc = send_to_sc
+
+    async def upsert(self, inputs: Sequence[Mapping[str, Any]]) -> list[StreamVariable]:
+        return await upsert_stream_variables(
+            inputs, limits=self.limits, channel=self.channel, send_to_sc=self.send_to_sc
+        )
+
+    def of(self, stream: Stream) -> StreamVariables:
+        """The engine's view of one stream's variables."""
+        return StreamVariables(stream, channel=self.channel, limits=self.limits)
+
+
+class StreamVariables:
+    """A stream's variables as the engine sees them: load, wait for one, save changes."""
+
+    def __init__(
+        self, stream: Stream, *, channel: GenCasterChannel, limits: VariableLimits
+    ) -> None:
+        self.stream = stream
+        self.channel = channel
+        self.limits = limits
+
+    async def load(self) -> dict[str, str]:
+        """The stream's variables now (listeners may change them at any time)."""
+        rows = await StreamVariable.filter(stream_id=self.stream.uuid).values_list("key", "value")
+        return dict(rows)
+
+    async def wait_for(self, name: str, timeout: float = 60.0) -> str | None:
+        """The variable's value once it exists; ``None`` after ``timeout`` seconds."""
+        channel_name = self.channel.stream_variables_channel(self.stream.uuid)
+        async with self.channel.subscribe(channel_name) as updates:
+            # Listen first, then look: a value set in between is not missed.
+            current = await self._value(name)
+            if current is not None:
+                return current
+            try:
+                async with asyncio.timeout(timeout):
+                    async for update in updates:
+                        if update.data.get("key") == name:
+                            return await self._value(name)
+            except TimeoutError:
+                return None
+        return None
+
+    async def _value(self, name: str) -> str | None:
+        row = await StreamVariable.get_or_none(stream_id=self.stream.uuid, key=name)
+        return None if row is None else row.value
+
+    async def save_changes(self, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """Store new and changed entries as text (removed entries are left alone)."""
+        changed = [
+            {
+                "stream_uuid": self.stream.uuid,
+                "key": str(key),
+                "value": _text(value),
+                "stream_to_sc": False,
+            }
+            for key, value in after.items()
+            if key not in before or _text(before[key]) != _text(value)
+        ]
+        if changed:
+            await upsert_stream_variables(changed, limits=self.limits, channel=self.channel)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
