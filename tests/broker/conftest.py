@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from gencaster.broker import Broker, MemoryBroker, RedisBroker
-from tests.broker.support import RedisServer, free_port
+from tests.support.processes import RedisServer
 
 REDIS_URL = os.environ.get("GENCASTER_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
@@ -64,7 +64,7 @@ async def redis_client() -> AsyncIterator[Redis]:
 @pytest.fixture
 async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
     """A private redis-server (not yet started) that the test may kill; always killed after."""
-    server = RedisServer(free_port(), tmp_path)
+    server = RedisServer(tmp_path)
     try:
         yield server
     finally:

@@ -10,7 +10,7 @@ import pytest
 
 from gencaster.broker import Broker, BrokerClosed, SubscriptionClosed
 from tests.broker.conftest import BrokerFactory
-from tests.broker.support import wait_until
+from tests.support.polling import eventually
 
 TIMEOUT = 2.0
 
@@ -120,7 +120,7 @@ async def test_close_ends_iteration_of_open_subscriptions(broker: Broker) -> Non
     consumer = asyncio.create_task(consume())
     await asyncio.wait_for(subscribed.wait(), TIMEOUT)
     await broker.publish("live", b"last")
-    await wait_until(lambda: received == [b"last"], within=TIMEOUT)
+    await eventually(lambda: received == [b"last"], within=TIMEOUT)
     await broker.close()
     await asyncio.wait_for(consumer, TIMEOUT)
     assert broker.stats().subscriptions == 0
@@ -166,7 +166,7 @@ async def test_cancelled_and_concurrent_subscribers_leave_no_trace(broker: Broke
 
     for round_number in range(1, 6):
         listeners = [asyncio.create_task(listen(f"crowd:{n % 5}")) for n in range(100)]
-        await wait_until(lambda: entered == 100 * round_number, within=TIMEOUT)  # noqa: B023
+        await eventually(lambda: entered == 100 * round_number, within=TIMEOUT)  # noqa: B023
         for listener in listeners[::2]:
             listener.cancel()
         for channel_number in range(5):

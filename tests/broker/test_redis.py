@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import pytest
 from redis.asyncio import Redis
@@ -12,7 +11,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gencaster.broker import Backoff, BrokerUnavailable, RedisBroker, create_broker
 from tests.broker.conftest import BrokerFactory
-from tests.broker.support import RedisServer, wait_until
+from tests.support.polling import eventually
+from tests.support.processes import RedisServer
 
 TIMEOUT = 2.0
 FAST_BACKOFF = Backoff(first=0.02, cap=0.2)
@@ -81,12 +81,12 @@ async def test_live_subscription_survives_a_redis_restart(
         assert await subscription.get(timeout=TIMEOUT) == b"before"
 
         await private_redis.kill()
-        await wait_until(lambda: broker.stats().upstream_channels == 0)
+        await eventually(lambda: broker.stats().upstream_channels == 0)
         await private_redis.start()
-        await wait_until(lambda: broker.stats().upstream_channels == 1)
+        await eventually(lambda: broker.stats().upstream_channels == 1)
         admin = private_redis.client()
         try:
-            await wait_until(lambda: _numsub(admin, f"{prefix}:graph:1"))
+            await eventually(lambda: _numsub(admin, f"{prefix}:graph:1"))
         finally:
             await admin.aclose()
 
@@ -107,7 +107,7 @@ async def test_broker_started_while_redis_is_down_connects_when_it_comes_up(
         await private_redis.start()
         admin = private_redis.client()
         try:
-            await wait_until(lambda: _numsub(admin, f"{prefix}:news"))
+            await eventually(lambda: _numsub(admin, f"{prefix}:news"))
         finally:
             await admin.aclose()
         await broker.publish("news", b"finally")
@@ -118,10 +118,9 @@ async def test_publish_while_redis_is_down_raises_broker_unavailable_in_bounded_
     private_redis: RedisServer, broker_factory: BrokerFactory
 ) -> None:
     broker = broker_factory("redis", url=private_redis.url, publish_timeout=0.3)
-    started = time.monotonic()
     with pytest.raises(BrokerUnavailable) as caught:
-        await broker.publish("news", b"lost")
-    assert time.monotonic() - started < 1.0
+        # Bounded by publish_timeout; the outer bound only says "it does not hang".
+        await asyncio.wait_for(broker.publish("news", b"lost"), TIMEOUT)
     assert caught.value.channel == "news"
     assert isinstance(caught.value.__cause__, RedisConnectionError | OSError)
 
@@ -136,7 +135,7 @@ async def test_killed_pubsub_connection_is_replaced_and_resubscribed(
     try:
         async with broker.subscribe("node:1") as subscription:
             assert await admin.client_kill_filter(_type="pubsub") == 1
-            await wait_until(lambda: _numsub(admin, f"{prefix}:node:1"))
+            await eventually(lambda: _numsub(admin, f"{prefix}:node:1"))
             await broker.publish("node:1", b"again")
             assert await subscription.get(timeout=TIMEOUT) == b"again"
     finally:

@@ -9,14 +9,16 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.support.polling import eventually
 from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,17 +94,18 @@ async def server_process(
 
 
 async def _wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
     async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
+
+        async def answers() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"the server exited with {process.returncode}")
             try:
                 await client.get(f"http://127.0.0.1:{port}/graphql?query={{__typename}}")
-                return
             except httpx.TransportError:
-                await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not start in time")
+                return False
+            return True
+
+        await eventually(answers, within=60, message="the server did not start in time")
 
 
 async def staff_session(server: ServerProcess) -> httpx.AsyncClient:
@@ -123,49 +126,50 @@ async def staff_session(server: ServerProcess) -> httpx.AsyncClient:
 class RedisServer:
     """A private ``redis-server`` on a free port that tests may kill and restart."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: Path | None = None) -> None:
         self.port = free_port()
-        self.directory = tempfile.mkdtemp(prefix="gencaster-redis-")
-        self.process: subprocess.Popen[bytes] | None = None
+        self._own_directory = directory is None
+        self.directory = directory or Path(tempfile.mkdtemp(prefix="gencaster-redis-"))
+        self.process: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The server without a database number; ``client(db)`` and brokers add one."""
+        return f"redis://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.process = subprocess.Popen(  # noqa: ASYNC220 - a test fixture's set-up
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.directory,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.process = await asyncio.create_subprocess_exec(
+            binary,
+            *("--port", str(self.port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
-                return
-            except OSError:
-                await asyncio.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        await eventually(self._answers_ping, within=30, message="redis-server did not start")
+
+    def client(self, db: int = 0) -> Redis:
+        return Redis.from_url(f"{self.url}/{db}")
 
     async def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            await asyncio.to_thread(self.process.wait)
-            self.process = None
+        """SIGKILL, so the server gets no chance to close its connections politely."""
+        process, self.process = self.process, None
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
 
     async def close(self) -> None:
         await self.kill()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if self._own_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    async def _answers_ping(self) -> bool:
+        if self.process is not None and self.process.returncode is not None:
+            raise RuntimeError(f"redis-server on port {self.port} exited at start-up")
+        client = self.client()
+        try:
+            return bool(await client.ping())
+        except (RedisConnectionError, OSError):
+            return False
+        finally:
+            await client.aclose()

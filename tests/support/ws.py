@@ -1,23 +1,69 @@
-"""GraphQL over WebSocket clients for tests, one per subprotocol, on ``websockets``."""
+"""The WebSocket test client, on ``websockets``.
+
+``JsonSocket`` sends and receives raw protocol messages (for tests of the protocols
+themselves); ``GraphQLSocket`` is one that has done the handshake and sorts what
+arrives by operation id (for tests of what subscriptions deliver).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 RECEIVE_TIMEOUT = 10.0
 
 
-class GraphQLSocket:
+class JsonSocket:
+    """A websockets connection that speaks JSON and never waits without a timeout."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        await self.connection.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def receive(self, within: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.connection.recv(), within)
+        return json.loads(raw)
+
+    async def receive_until(self, wanted: str, within: float = RECEIVE_TIMEOUT) -> list[dict]:
+        """Messages up to and including the first of type ``wanted``, skipping ``ka``."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            message = await self.receive(within)
+            if message["type"] == "ka":
+                continue
+            messages.append(message)
+            if message["type"] == wanted:
+                return messages
+
+    async def closed_with(self, within: float = RECEIVE_TIMEOUT) -> tuple[int | None, str]:
+        """Wait for the server to close, skipping messages; return (code, reason)."""
+
+        async def drain() -> None:
+            with suppress(ConnectionClosed):
+                async for _ in self.connection:
+                    pass
+
+        await asyncio.wait_for(drain(), within)
+        close = self.connection.protocol.close_rcvd
+        return (close.code, close.reason) if close else (None, "")
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+class GraphQLSocket(JsonSocket):
     """A connected, acknowledged socket; ``protocol`` picks the message vocabulary."""
 
     def __init__(self, connection: ClientConnection, protocol: str) -> None:
-        self.connection = connection
+        super().__init__(connection)
         self.protocol = protocol
         self._ids = 0
         self.queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
@@ -35,9 +81,6 @@ class GraphQLSocket:
             queue = self.queues.setdefault(message.get("id") or "", asyncio.Queue())
             queue.put_nowait(message)
 
-    async def send(self, message: dict[str, Any]) -> None:
-        await self.connection.send(json.dumps(message))
-
     async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
         self._ids += 1
         operation_id = str(self._ids)
@@ -52,12 +95,14 @@ class GraphQLSocket:
         )
         return operation_id
 
-    async def receive(self, operation_id: str, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
+    async def receive_for(
+        self, operation_id: str, timeout: float = RECEIVE_TIMEOUT
+    ) -> dict[str, Any]:
         """The next message for the operation (``next``/``data``, ``error`` or ``complete``)."""
         return await asyncio.wait_for(self.queues[operation_id].get(), timeout)
 
     async def next_payload(self, operation_id: str, timeout: float = RECEIVE_TIMEOUT) -> dict:
-        message = await self.receive(operation_id, timeout)
+        message = await self.receive_for(operation_id, timeout)
         assert message["type"] in ("next", "data"), message
         return message["payload"]
 
@@ -86,11 +131,9 @@ async def graphql_socket(
     if cookies:
         headers["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
     connection = await connect(url, subprotocols=[protocol], additional_headers=headers)
-    await connection.send(json.dumps({"type": "connection_init", "payload": init_payload or {}}))
-    while True:
-        ack = json.loads(await asyncio.wait_for(connection.recv(), RECEIVE_TIMEOUT))
-        if ack["type"] != "ka":
-            break
+    handshake = JsonSocket(connection)
+    await handshake.send({"type": "connection_init", "payload": init_payload or {}})
+    ack = (await handshake.receive_until("connection_ack"))[-1]
     assert ack["type"] == "connection_ack", ack
     socket = GraphQLSocket(connection, protocol)
     try:

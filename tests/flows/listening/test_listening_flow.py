@@ -13,6 +13,7 @@ from tests.conftest import STAFF_PASSWORD
 from tests.flows.listening.conftest import FakeFactory
 from tests.support.builders import add_cells, add_door, add_graph, add_node, connect, default_door
 from tests.support.graphql import GraphQLClient
+from tests.support.polling import eventually, stays
 from tests.support.server import RunningServer
 from tests.support.ws import graphql_socket
 
@@ -67,12 +68,10 @@ async def build_story(staff: GraphQLClient, unique: str) -> dict:
 
 
 async def wait_for_point(port: int) -> StreamPoint:
-    for _ in range(100):
-        point = await StreamPoint.get_or_none(port=port)
-        if point is not None:
-            return point
-        await asyncio.sleep(0.05)
-    raise AssertionError("the fake stream point's beacon never arrived")
+    return await eventually(
+        lambda: StreamPoint.get_or_none(port=port),
+        message="the fake stream point's beacon never arrived",
+    )
 
 
 @pytest.mark.parametrize("protocol", ["graphql-ws", "graphql-transport-ws"])
@@ -105,7 +104,7 @@ async def test_a_listener_walks_the_graph_answering_a_dialog(
                     )
             if item["__typename"] == "GraphDeadEnd":
                 break
-        completion = await socket.receive(op)
+        completion = await socket.receive_for(op)
         assert completion["type"] == "complete"
     assert seen == ["StreamInfo", "StreamInfo", "Dialog", "StreamInfo", "GraphDeadEnd"]
     texts = [instruction.code for instruction in point.received]
@@ -114,13 +113,15 @@ async def test_a_listener_walks_the_graph_answering_a_dialog(
     await staff.http.aclose()
 
 
+async def _listeners(stream_uuid: str) -> int:
+    return (await Stream.get(uuid=stream_uuid)).num_listeners
+
+
 async def _until_listeners(stream_uuid: str, expected: int) -> None:
-    for _ in range(100):
-        stream = await Stream.get(uuid=stream_uuid)
-        if stream.num_listeners == expected:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"numListeners stayed {stream.num_listeners}, expected {expected}")
+    async def reached() -> bool:
+        return await _listeners(stream_uuid) == expected
+
+    await eventually(reached, message=f"numListeners never became {expected}")
 
 
 @pytest.mark.parametrize("leave", ["stop", "close", "abort"])
@@ -144,8 +145,7 @@ async def test_every_way_of_leaving_releases_the_listener_once(
         else:
             await socket.connection.close()
     await _until_listeners(stream_uuid, 0)
-    await asyncio.sleep(0.3)
-    assert (await Stream.get(uuid=stream_uuid)).num_listeners == 0
+    await stays(lambda: _listeners(stream_uuid), 0, rounds=30)  # no second release
     await staff.http.aclose()
 
 
@@ -158,7 +158,7 @@ async def test_no_free_point_and_deactivated_graphs_say_no_stream(
         op = await socket.subscribe(STREAM_INFO, {"g": graph["uuid"]})
         item = (await socket.next_payload(op))["data"]["streamInfo"]
         assert item["__typename"] == "NoStreamAvailable"
-        assert (await socket.receive(op))["type"] == "complete"
+        assert (await socket.receive_for(op))["type"] == "complete"
     await staff.http.aclose()
 
 

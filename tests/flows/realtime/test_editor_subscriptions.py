@@ -10,6 +10,7 @@ import pytest
 from gencaster.auth import SESSION_COOKIE
 from tests.support.builders import add_graph, add_node
 from tests.support.graphql import GraphQLClient
+from tests.support.polling import eventually
 from tests.support.server import RunningServer
 from tests.support.ws import graphql_socket
 
@@ -80,7 +81,7 @@ async def test_staff_subscriptions_refuse_anonymous_sockets(
             ("subscription { streamLogs { uuid } }", {}),
         ):
             op = await socket.subscribe(query, variables)
-            message = await socket.receive(op)
+            message = await socket.receive_for(op)
             assert message["type"] in ("error", "next", "data"), message
             payload = message["payload"]
             errors = payload if isinstance(payload, list) else payload.get("errors", [payload])
@@ -93,7 +94,7 @@ async def test_unknown_uuid_ends_the_operation_not_the_socket(
 ):
     async with graphql_socket(server.ws_url, protocol, cookies=staff_cookies(staff)) as socket:
         op = await socket.subscribe(GRAPH_SUB, {"g": str(uuid.uuid4())})
-        message = await socket.receive(op)
+        message = await socket.receive_for(op)
         payload = message["payload"]
         errors = payload if isinstance(payload, list) else payload.get("errors", [payload])
         assert errors[0]["extensions"]["code"] == "NOT_FOUND", message
@@ -147,11 +148,7 @@ async def test_leaving_sockets_end_their_operations(
             await socket.connection.close()
         else:
             socket.abort()
-    for _ in range(100):
-        if endpoint.live_operations == before:
-            break
-        await asyncio.sleep(0.05)
-    assert endpoint.live_operations == before
+    await eventually(lambda: endpoint.live_operations == before)
 
 
 async def test_the_servers_own_pages_may_open_sockets_with_the_cookie(
@@ -179,7 +176,7 @@ async def test_logging_out_over_a_socket_ends_its_staff_rights(
         op = await socket.subscribe("mutation { authLogout }")
         assert (await socket.next_payload(op))["data"]["authLogout"] is True
         op = await socket.subscribe("query { nodes { uuid } }")
-        message = await socket.receive(op)
+        message = await socket.receive_for(op)
         payload = message["payload"]
         errors = payload if isinstance(payload, list) else payload.get("errors", [])
         assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", message

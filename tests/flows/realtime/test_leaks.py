@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 
@@ -12,6 +13,7 @@ from websockets.asyncio.client import connect
 from gencaster.auth import SESSION_COOKIE
 from tests.support.builders import add_graph
 from tests.support.graphql import GraphQLClient
+from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -27,10 +29,8 @@ def server_state(server: RunningServer) -> tuple[int, int, int]:
 
 
 async def settled(server: RunningServer, expected: tuple[int, int, int]) -> tuple[int, int, int]:
-    for _ in range(200):
-        if server_state(server) == expected:
-            break
-        await asyncio.sleep(0.05)
+    with contextlib.suppress(AssertionError):
+        await eventually(lambda: server_state(server) == expected, within=10)
     return server_state(server)
 
 
@@ -75,8 +75,7 @@ async def test_a_thousand_subscriptions_and_abrupt_disconnects_leave_nothing(
 
     assert await settled(server, baseline_state) == baseline_state
     gc.collect()
-    for _ in range(100):
-        if len(asyncio.all_tasks()) <= baseline_tasks:
-            break
-        await asyncio.sleep(0.05)
-    assert len(asyncio.all_tasks()) <= baseline_tasks
+    await eventually(
+        lambda: len(asyncio.all_tasks()) <= baseline_tasks,
+        message=f"tasks stayed above {baseline_tasks}",
+    )

@@ -74,7 +74,7 @@ async def test_a_change_through_one_process_reaches_subscribers_on_another(
             env = server_env(
                 data_dir,
                 database_url=database_url,
-                redis_url=redis_server.url,
+                redis_url=f"{redis_server.url}/0",
                 redis_prefix=f"multi-{uuid.uuid4().hex[:6]}",
             )
             await asyncio.to_thread(prepare_database, env)
@@ -98,7 +98,9 @@ async def test_a_change_through_one_process_reaches_subscribers_on_another(
 
 async def test_subscriptions_survive_a_redis_restart(redis_server: RedisServer, tmp_path):
     env = server_env(
-        str(tmp_path), redis_url=redis_server.url, redis_prefix=f"restart-{uuid.uuid4().hex[:6]}"
+        str(tmp_path),
+        redis_url=f"{redis_server.url}/0",
+        redis_prefix=f"restart-{uuid.uuid4().hex[:6]}",
     )
     await asyncio.to_thread(prepare_database, env)
     async with server_process(env) as server:

@@ -51,7 +51,7 @@ async def connection_config(kind: str, directory: Path) -> AsyncIterator[str | d
             yield url
     else:
         yield {
-            "engine": "tests.schema.filters.sqlite_engine",
+            "engine": "gencaster.sqlite",
             "credentials": {"file_path": str(directory / "filters.sqlite3")},
         }
 

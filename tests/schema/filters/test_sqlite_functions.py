@@ -64,7 +64,7 @@ async def test_functions_survive_a_reconnect(tmp_path: Path) -> None:
     config = {
         "connections": {
             "functions": {
-                "engine": "tests.schema.filters.sqlite_engine",
+                "engine": "gencaster.sqlite",
                 "credentials": {"file_path": str(tmp_path / "reconnect.sqlite3")},
             }
         },

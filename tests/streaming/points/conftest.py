@@ -5,9 +5,8 @@ fake stream points beaconing to it, and raw UDP peers.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from gencaster.streaming.points import StreamPointHandler
 from models import StreamPoint
 from tests.support.databases import database
 from tests.support.osc import LOOPBACK, TIMEOUT, MakeFake, StartServer, fake_points
+from tests.support.polling import eventually
 
 PASSWORD = "performer-secret"
 BEACON_WINDOW_S = 60.0
@@ -142,15 +142,3 @@ async def registered(fake: FakeStreamPoint, within: float = TIMEOUT) -> StreamPo
     return await eventually(
         lambda: StreamPoint.get_or_none(host=LOOPBACK, port=fake.lang_port), within
     )
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], within: float = TIMEOUT, interval: float = 0.01
-) -> Any:
-    """The first truthy result of ``probe``; the OSC server's effects arrive by UDP, later."""
-    async with asyncio.timeout(within):
-        while True:
-            result = await probe()
-            if result:
-                return result
-            await asyncio.sleep(interval)

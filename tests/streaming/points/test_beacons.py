@@ -10,8 +10,9 @@ from gencaster.streaming.osc import Beacon, FakeStreamPoint, OscServer
 from gencaster.streaming.osc.messages import BEACON_ADDRESS
 from gencaster.streaming.points import StreamPointHandler
 from models import StreamPoint
-from tests.streaming.points.conftest import LOOPBACK, eventually, registered
+from tests.streaming.points.conftest import LOOPBACK, registered
 from tests.support.osc import UdpPeer
+from tests.support.polling import eventually
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
 

@@ -20,8 +20,9 @@ from gencaster.streaming.osc.messages import (
     encode_message,
 )
 from models import StreamInstruction, StreamLog, StreamPoint
-from tests.streaming.points.conftest import LOOPBACK, TIMEOUT, eventually, registered
+from tests.streaming.points.conftest import LOOPBACK, TIMEOUT, registered
 from tests.support.osc import UdpPeer
+from tests.support.polling import eventually
 
 DATAGRAMS = 10_000
 ADDRESSES = [BEACON_ADDRESS, ACKNOWLEDGE_ADDRESS, REMOTE_ACTION_ADDRESS, "/other", "/"]

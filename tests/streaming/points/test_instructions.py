@@ -14,8 +14,9 @@ from gencaster.streaming.instructions import InstructionDispatcher, InstructionT
 from gencaster.streaming.osc import Acknowledgement, FakeStreamPoint, OscServer
 from gencaster.streaming.osc.messages import ACKNOWLEDGE_ADDRESS
 from models import InstructionState, StreamInstruction, StreamPoint
-from tests.streaming.points.conftest import TIMEOUT, eventually, registered
+from tests.streaming.points.conftest import TIMEOUT, registered
 from tests.support.osc import UdpPeer
+from tests.support.polling import eventually
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
 MakePeer = Callable[[], Awaitable[UdpPeer]]

@@ -22,14 +22,9 @@ from gencaster.streaming.points import (
     live_points_query,
 )
 from models import AudioFile, Graph, Stream, StreamInstruction, StreamLog, StreamPoint
-from tests.streaming.points.conftest import (
-    PASSWORD,
-    TIMEOUT,
-    SpeechRecorder,
-    eventually,
-    registered,
-)
+from tests.streaming.points.conftest import PASSWORD, TIMEOUT, SpeechRecorder, registered
 from tests.support.osc import UdpPeer
+from tests.support.polling import eventually
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
 MakePeer = Callable[[], Awaitable[UdpPeer]]

@@ -1,12 +1,11 @@
-"""A small schema served over a real Sanic server on a free port, and a client for it."""
+"""A small schema served over a real Sanic server on a free port, and clients for it."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, suppress
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,14 +13,14 @@ import graphene
 import pytest
 from sanic import Request, Sanic
 from sanic.response import json as json_response
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
 
 from gencaster.errors import NotFound
 from gencaster.transport.websocket import GraphQLWebSocketEndpoint, register_websocket
 from gencaster.transport.ws.adapter import ConnectionInfo
 from gencaster.transport.ws.registry import OperationScope
 from tests.support.server import serving
+from tests.support.ws import JsonSocket
 
 RECEIVE_TIMEOUT = 5.0
 
@@ -126,7 +125,7 @@ SCHEMA = graphene.Schema(query=Query, mutation=Mutation, subscription=Subscripti
 
 
 @dataclass
-class RunningServer:
+class ToyServer:
     url: str
     http_url: str
     app: Sanic
@@ -174,13 +173,13 @@ def _build_app(recorder: Recorder, options: dict[str, Any]) -> tuple[Sanic, Any]
     return app, endpoint
 
 
-async def start_server(**options: Any) -> RunningServer:
+async def start_server(**options: Any) -> ToyServer:
     """Run a fresh app in this event loop, as the tests' real server on a free port."""
     recorder = Recorder()
     app, endpoint = _build_app(recorder, options)
     stack = AsyncExitStack()  # closing it twice is harmless, so stop() may repeat
     port = await stack.enter_async_context(serving(app))
-    return RunningServer(
+    return ToyServer(
         url=f"ws://127.0.0.1:{port}/graphql",
         http_url=f"http://127.0.0.1:{port}/graphql",
         app=app,
@@ -191,10 +190,10 @@ async def start_server(**options: Any) -> RunningServer:
 
 
 @pytest.fixture
-async def server_factory() -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
-    servers: list[RunningServer] = []
+async def server_factory() -> AsyncIterator[Callable[..., Awaitable[ToyServer]]]:
+    servers: list[ToyServer] = []
 
-    async def factory(**options: Any) -> RunningServer:
+    async def factory(**options: Any) -> ToyServer:
         server = await start_server(**options)
         servers.append(server)
         return server
@@ -205,73 +204,23 @@ async def server_factory() -> AsyncIterator[Callable[..., Awaitable[RunningServe
 
 
 @pytest.fixture
-async def ws_server(server_factory: Callable[..., Awaitable[RunningServer]]) -> RunningServer:
+async def ws_server(server_factory: Callable[..., Awaitable[ToyServer]]) -> ToyServer:
     return await server_factory()
 
 
-class Client:
-    """A websockets connection that speaks JSON and never waits without a timeout."""
-
-    def __init__(self, connection: ClientConnection) -> None:
-        self.connection = connection
-
-    async def send(self, message: dict[str, Any] | str) -> None:
-        await self.connection.send(message if isinstance(message, str) else json.dumps(message))
-
-    async def receive(self, within: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.connection.recv(), within)
-        return json.loads(raw)
-
-    async def receive_until(self, wanted: str, within: float = RECEIVE_TIMEOUT) -> list[dict]:
-        """Messages up to and including the first of type ``wanted``, skipping ``ka``."""
-        messages: list[dict[str, Any]] = []
-        while True:
-            message = await self.receive(within)
-            if message["type"] == "ka":
-                continue
-            messages.append(message)
-            if message["type"] == wanted:
-                return messages
-
-    async def closed_with(self, within: float = RECEIVE_TIMEOUT) -> tuple[int | None, str]:
-        """Wait for the server to close, skipping messages; return (code, reason)."""
-
-        async def drain() -> None:
-            with suppress(ConnectionClosed):
-                async for _ in self.connection:
-                    pass
-
-        await asyncio.wait_for(drain(), within)
-        close = self.connection.protocol.close_rcvd
-        return (close.code, close.reason) if close else (None, "")
-
-    async def close(self) -> None:
-        await self.connection.close()
-
-
 @pytest.fixture
-async def connect_client() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
-    clients: list[Client] = []
+async def connect_client() -> AsyncIterator[Callable[..., Awaitable[JsonSocket]]]:
+    clients: list[JsonSocket] = []
 
-    async def factory(url: str, subprotocol: str | list[str] | None, **kwargs: Any) -> Client:
+    async def factory(url: str, subprotocol: str | list[str] | None, **kwargs: Any) -> JsonSocket:
         subprotocols = [subprotocol] if isinstance(subprotocol, str) else subprotocol
         connection = await asyncio.wait_for(
             connect(url, subprotocols=subprotocols, proxy=None, **kwargs), RECEIVE_TIMEOUT
         )
-        client = Client(connection)
+        client = JsonSocket(connection)
         clients.append(client)
         return client
 
     yield factory
     for client in clients:
         await client.close()
-
-
-async def eventually(predicate: Callable[[], bool], within: float = RECEIVE_TIMEOUT) -> None:
-    """Wait until ``predicate()`` holds; fail after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)

@@ -9,18 +9,20 @@ from typing import Any
 import pytest
 
 from gencaster.transport.ws.closecodes import CloseCode
-from tests.transport.ws.conftest import Client, RunningServer, eventually
+from tests.support.polling import eventually
+from tests.support.ws import JsonSocket
+from tests.transport.ws.conftest import ToyServer
 
 PROTOCOL = "graphql-transport-ws"
-Connect = Callable[..., Awaitable[Client]]
-ServerFactory = Callable[..., Awaitable[RunningServer]]
+Connect = Callable[..., Awaitable[JsonSocket]]
+ServerFactory = Callable[..., Awaitable[ToyServer]]
 
 
 def subscribe(operation_id: str, query: str, **payload: Any) -> dict[str, Any]:
     return {"id": operation_id, "type": "subscribe", "payload": {"query": query, **payload}}
 
 
-async def acknowledged(server: RunningServer, connect: Connect, **init: Any) -> Client:
+async def acknowledged(server: ToyServer, connect: Connect, **init: Any) -> JsonSocket:
     client = await connect(server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": init})
     assert (await client.receive())["type"] == "connection_ack"
@@ -28,7 +30,7 @@ async def acknowledged(server: RunningServer, connect: Connect, **init: Any) -> 
 
 
 async def test_connection_init_is_acknowledged_without_payload(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init"})
@@ -36,7 +38,7 @@ async def test_connection_init_is_acknowledged_without_payload(
 
 
 async def test_on_connect_dict_becomes_the_ack_payload(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": {"ack": {"server": "gencaster"}}})
@@ -44,7 +46,7 @@ async def test_on_connect_dict_becomes_the_ack_payload(
 
 
 async def test_refused_connection_closes_with_4403(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": {"refuse": True}})
@@ -52,7 +54,7 @@ async def test_refused_connection_closes_with_4403(
 
 
 async def test_failing_on_connect_closes_with_4500_and_hides_the_error(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": {"explode": True}})
@@ -84,7 +86,7 @@ async def test_init_timeout_does_not_apply_after_init(
 
 
 async def test_second_connection_init_closes_with_4429(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send({"type": "connection_init"})
@@ -96,7 +98,7 @@ async def test_second_connection_init_closes_with_4429(
 
 
 async def test_subscribe_before_ack_closes_with_4401(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send(subscribe("1", "{ hello }"))
@@ -104,7 +106,7 @@ async def test_subscribe_before_ack_closes_with_4401(
 
 
 async def test_duplicate_operation_id_closes_with_4409(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     query = "subscription { counter(upto: 1000, delay: 0.05) }"
@@ -121,7 +123,7 @@ async def test_duplicate_operation_id_closes_with_4409(
 
 
 async def test_long_duplicate_id_is_cut_to_fit_the_close_frame(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     operation_id = "x" * 300
@@ -135,7 +137,7 @@ async def test_long_duplicate_id_is_cut_to_fit_the_close_frame(
 
 
 async def test_finished_operation_id_can_be_reused_at_once(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     for _ in range(20):
@@ -146,7 +148,7 @@ async def test_finished_operation_id_can_be_reused_at_once(
 
 
 async def test_ping_is_answered_with_pong_echoing_its_payload(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "ping", "payload": {"at": 1}})
@@ -156,7 +158,7 @@ async def test_ping_is_answered_with_pong_echoing_its_payload(
 
 
 async def test_pong_from_the_client_needs_no_answer(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send({"type": "pong"})
@@ -186,7 +188,7 @@ async def test_pong_from_the_client_needs_no_answer(
     ],
 )
 async def test_bad_messages_close_with_4400(
-    ws_server: RunningServer, connect_client: Connect, message: Any, reason: str
+    ws_server: ToyServer, connect_client: Connect, message: Any, reason: str
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     if isinstance(message, bytes):
@@ -199,7 +201,7 @@ async def test_bad_messages_close_with_4400(
 
 
 async def test_bad_init_payload_closes_with_4400(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": [1]})
@@ -208,7 +210,7 @@ async def test_bad_init_payload_closes_with_4400(
 
 
 async def test_subscription_sends_each_result_then_complete(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(
@@ -232,7 +234,7 @@ async def test_subscription_sends_each_result_then_complete(
 
 
 async def test_client_complete_stops_the_subscription_once(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(subscribe("s", "subscription { counter(upto: 100000, delay: 0.01) }"))
@@ -251,7 +253,7 @@ async def test_client_complete_stops_the_subscription_once(
 
 
 async def test_complete_for_an_unknown_id_is_ignored(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send({"id": "nobody", "type": "complete"})
@@ -260,7 +262,7 @@ async def test_complete_for_an_unknown_id_is_ignored(
 
 
 async def test_query_over_the_socket_is_one_next_then_complete(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(subscribe("q", 'query { hello(name: "socket") }'))
@@ -271,7 +273,7 @@ async def test_query_over_the_socket_is_one_next_then_complete(
 
 
 async def test_mutation_over_the_socket_runs_once(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(subscribe("m", "mutation { increment(by: 5) { total } }"))
@@ -283,7 +285,7 @@ async def test_mutation_over_the_socket_runs_once(
 
 
 async def test_invalid_query_gets_an_error_message_and_the_socket_stays(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(subscribe("bad", "{ nope }"))
@@ -297,7 +299,7 @@ async def test_invalid_query_gets_an_error_message_and_the_socket_stays(
 
 
 async def test_field_errors_arrive_inside_next(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(subscribe("f", "{ missing hello }"))
@@ -310,7 +312,7 @@ async def test_field_errors_arrive_inside_next(
 
 
 async def test_error_inside_a_subscription_ends_it_but_not_the_socket(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(subscribe("boom", "subscription { failing(after: 2) }"))
@@ -330,7 +332,7 @@ async def test_error_inside_a_subscription_ends_it_but_not_the_socket(
 
 
 async def test_many_subscriptions_run_concurrently_on_one_socket(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     ids = [f"op{n}" for n in range(40)]
@@ -363,7 +365,7 @@ async def test_operations_over_the_limit_get_an_error(
 
 
 async def test_init_payload_reaches_the_resolvers(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client, token="t-123")
     await client.send(subscribe("t", "{ initToken }"))
@@ -372,7 +374,7 @@ async def test_init_payload_reaches_the_resolvers(
 
 
 async def test_client_close_ends_every_operation_once(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     for n in range(5):

@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gencaster.transport.ws.closecodes import CloseCode
-from tests.transport.ws.conftest import Client, RunningServer, eventually
+from tests.support.polling import eventually
+from tests.support.ws import JsonSocket
+from tests.transport.ws.conftest import ToyServer
 
 PROTOCOL = "graphql-ws"
-Connect = Callable[..., Awaitable[Client]]
-ServerFactory = Callable[..., Awaitable[RunningServer]]
+Connect = Callable[..., Awaitable[JsonSocket]]
+ServerFactory = Callable[..., Awaitable[ToyServer]]
 LONG_COUNTER = "subscription { counter(upto: 100000, delay: 0.01) }"
 
 
@@ -19,7 +21,7 @@ def start(operation_id: str, query: str, **payload: Any) -> dict[str, Any]:
     return {"id": operation_id, "type": "start", "payload": {"query": query, **payload}}
 
 
-async def acknowledged(server: RunningServer, connect: Connect, **init: Any) -> Client:
+async def acknowledged(server: ToyServer, connect: Connect, **init: Any) -> JsonSocket:
     client = await connect(server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": init})
     assert await client.receive() == {"type": "connection_ack"}
@@ -48,7 +50,7 @@ async def test_keepalive_can_be_switched_off(
 
 
 async def test_on_connect_dict_becomes_the_ack_payload(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": {"ack": {"hello": 1}}})
@@ -56,7 +58,7 @@ async def test_on_connect_dict_becomes_the_ack_payload(
 
 
 async def test_subscription_sends_data_then_complete(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(
@@ -71,7 +73,7 @@ async def test_subscription_sends_data_then_complete(
 
 
 async def test_stop_ends_the_subscription_with_complete_and_cleans_up_once(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(start("s", LONG_COUNTER))
@@ -88,7 +90,7 @@ async def test_stop_ends_the_subscription_with_complete_and_cleans_up_once(
 
 
 async def test_query_and_mutation_over_the_socket(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(start("q", 'query { hello(name: "legacy") }'))
@@ -104,7 +106,7 @@ async def test_query_and_mutation_over_the_socket(
 
 
 async def test_invalid_query_gets_one_error_object(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(start("bad", "{ nope }"))
@@ -115,7 +117,7 @@ async def test_invalid_query_gets_one_error_object(
 
 
 async def test_error_inside_a_subscription_ends_it_but_not_the_socket(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(start("f", "subscription { failing(after: 1) }"))
@@ -131,7 +133,7 @@ async def test_error_inside_a_subscription_ends_it_but_not_the_socket(
 
 
 async def test_connection_terminate_closes_the_socket_and_ends_operations(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(start("a", LONG_COUNTER))
@@ -145,7 +147,7 @@ async def test_connection_terminate_closes_the_socket_and_ends_operations(
 
 
 async def test_refused_connection_gets_connection_error_then_4403(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": {"refuse": True}})
@@ -157,7 +159,7 @@ async def test_refused_connection_gets_connection_error_then_4403(
 
 
 async def test_failing_on_connect_gets_connection_error_then_4500(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": {"explode": True}})
@@ -167,7 +169,7 @@ async def test_failing_on_connect_gets_connection_error_then_4500(
 
 
 async def test_start_before_init_closes_with_4401(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send(start("1", "{ hello }"))
@@ -175,7 +177,7 @@ async def test_start_before_init_closes_with_4401(
 
 
 async def test_init_then_start_without_waiting_for_the_ack_works(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init"})
@@ -185,7 +187,7 @@ async def test_init_then_start_without_waiting_for_the_ack_works(
 
 
 async def test_unreadable_message_gets_connection_error_and_the_socket_stays(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send("{oops")
@@ -202,7 +204,7 @@ async def test_unreadable_message_gets_connection_error_and_the_socket_stays(
 
 
 async def test_unknown_message_type_gets_an_error_and_the_socket_stays(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send({"id": "x", "type": "subscribe"})
@@ -218,9 +220,7 @@ async def test_unknown_message_type_gets_an_error_and_the_socket_stays(
     }
 
 
-async def test_malformed_start_gets_an_error(
-    ws_server: RunningServer, connect_client: Connect
-) -> None:
+async def test_malformed_start_gets_an_error(ws_server: ToyServer, connect_client: Connect) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send({"id": "1", "type": "start", "payload": {"query": None}})
     assert await client.receive() == {
@@ -238,7 +238,7 @@ async def test_malformed_start_gets_an_error(
 
 
 async def test_second_init_gets_connection_error_and_the_socket_stays(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send({"type": "connection_init"})
@@ -251,7 +251,7 @@ async def test_second_init_gets_connection_error_and_the_socket_stays(
 
 
 async def test_bad_init_payload_gets_connection_error_then_4400(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, PROTOCOL)
     await client.send({"type": "connection_init", "payload": "token"})
@@ -260,7 +260,7 @@ async def test_bad_init_payload_gets_connection_error_then_4400(
 
 
 async def test_repeated_start_id_replaces_the_running_operation(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send(start("same", LONG_COUNTER))
@@ -277,7 +277,7 @@ async def test_repeated_start_id_replaces_the_running_operation(
 
 
 async def test_stop_for_an_unknown_id_is_ignored(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     await client.send({"id": "ghost", "type": "stop"})
@@ -286,7 +286,7 @@ async def test_stop_for_an_unknown_id_is_ignored(
 
 
 async def test_many_subscriptions_run_concurrently_on_one_socket(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await acknowledged(ws_server, connect_client)
     ids = [str(n) for n in range(40)]

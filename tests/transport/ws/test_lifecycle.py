@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.transport.ws.conftest import RECEIVE_TIMEOUT, Client, RunningServer, eventually
+from tests.support.polling import eventually
+from tests.support.ws import JsonSocket
+from tests.transport.ws.conftest import RECEIVE_TIMEOUT, ToyServer
 
-Connect = Callable[..., Awaitable[Client]]
+Connect = Callable[..., Awaitable[JsonSocket]]
 CYCLES = 1000
 # One result at once, then silence: only cancellation can end it, not a failed send.
 IDLE_AFTER_FIRST = "subscription { counter(upto: 2, delay: 60) }"
@@ -33,7 +35,7 @@ async def receive_type(connection: ClientConnection, wanted: str) -> dict:
             return message
 
 
-def assert_every_operation_ended_once(server: RunningServer, count: int) -> None:
+def assert_every_operation_ended_once(server: ToyServer, count: int) -> None:
     recorder = server.recorder
     assert (recorder.started, recorder.finished) == (count, count)
     assert len(recorder.cleanups) == count
@@ -43,7 +45,7 @@ def assert_every_operation_ended_once(server: RunningServer, count: int) -> None
 
 @pytest.mark.parametrize("subprotocol", list(START))
 async def test_a_thousand_subscribe_stop_cycles_leak_nothing(
-    ws_server: RunningServer, connect_client: Connect, subprotocol: str
+    ws_server: ToyServer, connect_client: Connect, subprotocol: str
 ) -> None:
     before_socket = task_count()
     client = await connect_client(ws_server.url, subprotocol, ping_interval=None)
@@ -71,7 +73,7 @@ async def test_a_thousand_subscribe_stop_cycles_leak_nothing(
     await eventually(lambda: task_count() <= before_socket)
 
 
-async def _subscribe_then_vanish(server: RunningServer, subprotocol: str, index: int) -> None:
+async def _subscribe_then_vanish(server: ToyServer, subprotocol: str, index: int) -> None:
     connection = await asyncio.wait_for(
         connect(server.url, subprotocols=[subprotocol], proxy=None, ping_interval=None),
         RECEIVE_TIMEOUT,
@@ -86,7 +88,7 @@ async def _subscribe_then_vanish(server: RunningServer, subprotocol: str, index:
     connection.transport.abort()
 
 
-async def test_a_thousand_abrupt_disconnects_leak_nothing(ws_server: RunningServer) -> None:
+async def test_a_thousand_abrupt_disconnects_leak_nothing(ws_server: ToyServer) -> None:
     baseline = task_count()
     protocols = list(START)
     for index in range(CYCLES):

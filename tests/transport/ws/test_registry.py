@@ -220,6 +220,7 @@ class Subscription(graphene.ObjectType):
 async def test_stream_in_task_runs_the_resolvers_finally_in_the_owning_task() -> None:
     schema = graphene.Schema(query=Query, subscription=Subscription)
     seen: list[asyncio.Task[object] | None] = []
+    first_tick = asyncio.Event()
 
     async def consume() -> None:
         stream = await subscribe(
@@ -227,10 +228,10 @@ async def test_stream_in_task_runs_the_resolvers_finally_in_the_owning_task() ->
         )
         assert not isinstance(stream, ExecutionResult)
         async for _ in stream_in_task(stream):
-            pass
+            first_tick.set()
 
     owner = asyncio.create_task(consume())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(first_tick.wait(), 10)
     owner.cancel()
     await asyncio.wait([owner])
     assert seen == [owner]

@@ -12,16 +12,18 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from gencaster.transport.ws.closecodes import CloseCode
-from tests.transport.ws.conftest import Client, RunningServer, eventually
+from tests.support.polling import eventually
+from tests.support.ws import JsonSocket
+from tests.transport.ws.conftest import ToyServer
 
-Connect = Callable[..., Awaitable[Client]]
-ServerFactory = Callable[..., Awaitable[RunningServer]]
+Connect = Callable[..., Awaitable[JsonSocket]]
+ServerFactory = Callable[..., Awaitable[ToyServer]]
 LONG_COUNTER = "subscription { counter(upto: 100000, delay: 0.01) }"
 
 
 @pytest.mark.parametrize("subprotocol", [None, "graphql-sse", "mqtt"])
 async def test_unknown_or_missing_subprotocol_closes_with_4406(
-    ws_server: RunningServer, connect_client: Connect, subprotocol: str | None
+    ws_server: ToyServer, connect_client: Connect, subprotocol: str | None
 ) -> None:
     client = await connect_client(ws_server.url, subprotocol)
     assert client.connection.subprotocol is None
@@ -33,14 +35,14 @@ async def test_unknown_or_missing_subprotocol_closes_with_4406(
     "offered", [["graphql-ws", "graphql-transport-ws"], ["graphql-transport-ws", "graphql-ws"]]
 )
 async def test_the_clients_first_supported_subprotocol_is_chosen(
-    ws_server: RunningServer, connect_client: Connect, offered: list[str]
+    ws_server: ToyServer, connect_client: Connect, offered: list[str]
 ) -> None:
     client = await connect_client(ws_server.url, ["other", *offered])
     assert client.connection.subprotocol == offered[0]
 
 
 async def test_a_refused_origin_gets_403_before_the_upgrade(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     with pytest.raises(InvalidStatus) as refused:
         await connect_client(ws_server.url, "graphql-ws", origin="http://evil.test")
@@ -49,7 +51,7 @@ async def test_a_refused_origin_gets_403_before_the_upgrade(
 
 
 async def test_http_requests_on_the_same_path_reach_the_http_handler(
-    ws_server: RunningServer,
+    ws_server: ToyServer,
 ) -> None:
     async with httpx.AsyncClient(timeout=5) as http:
         got = await http.get(ws_server.http_url, params={"query": "{ hello }"})
@@ -69,7 +71,7 @@ async def test_without_an_http_handler_plain_requests_get_426(
 
 
 async def test_headers_and_cookies_of_the_upgrade_reach_the_hooks(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(
         ws_server.url,
@@ -89,7 +91,7 @@ async def test_headers_and_cookies_of_the_upgrade_reach_the_hooks(
 
 
 async def test_server_shutdown_ends_operations_and_runs_cleanups_once(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     modern = await connect_client(ws_server.url, "graphql-transport-ws")
     await modern.send({"type": "connection_init"})
@@ -117,7 +119,7 @@ async def test_server_shutdown_ends_operations_and_runs_cleanups_once(
 
 
 async def test_an_idle_socket_costs_no_operation_tasks(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     client = await connect_client(ws_server.url, "graphql-ws")
     await client.send({"type": "connection_init"})
@@ -128,7 +130,7 @@ async def test_an_idle_socket_costs_no_operation_tasks(
 
 
 async def test_small_frames_after_keepalive_are_not_held_back(
-    ws_server: RunningServer, connect_client: Connect
+    ws_server: ToyServer, connect_client: Connect
 ) -> None:
     """Without TCP_NODELAY a data frame after a ka waits ~40 ms for a delayed ACK."""
     latencies = []
@@ -145,7 +147,7 @@ async def test_small_frames_after_keepalive_are_not_held_back(
 
 @pytest.mark.parametrize("subprotocol", ["graphql-transport-ws", "graphql-ws"])
 async def test_a_handler_failure_closes_with_4500_and_is_logged(
-    ws_server: RunningServer,
+    ws_server: ToyServer,
     connect_client: Connect,
     subprotocol: str,
     caplog: pytest.LogCaptureFixture,
@@ -158,5 +160,5 @@ async def test_a_handler_failure_closes_with_4500_and_is_logged(
     await eventually(lambda: ws_server.endpoint.live_connections == 0)
 
 
-async def test_the_endpoint_is_reachable_from_the_app(ws_server: RunningServer) -> None:
+async def test_the_endpoint_is_reachable_from_the_app(ws_server: ToyServer) -> None:
     assert ws_server.app.ctx.graphql_websocket is ws_server.endpoint
