@@ -133,7 +133,12 @@ def connection_budget(settings: Settings) -> Callable[[], CostBudget]:
 
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or Settings.from_env()
-    app = Sanic(_app_name())
+    # Logging is set up once per process by whoever runs the app (the CLI, tests);
+    # Sanic's own set-up would add handlers that write its records a second time.
+    app = Sanic(_app_name(), configure_logging=False)
+    # sanic-ext would otherwise extend every app by itself (OpenAPI pages and all);
+    # Gencaster uses only its CORS, and only where origins are configured.
+    app.config.AUTO_EXTEND = False
     app.config.REQUEST_MAX_SIZE = settings.max_upload_bytes + 1024 * 1024
     app.config.WEBSOCKET_MAX_SIZE = 1024 * 1024
     # Behind N trusted proxies, X-Forwarded-Proto/For give the scheme and host that

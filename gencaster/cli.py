@@ -56,15 +56,47 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+ACCESS_FIELDS = ("host", "request", "status", "byte", "duration")
+
+
+class LogFormatter(logging.Formatter):
+    """``LOG_FORMAT``, plus the fields Sanic's access records carry outside their message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = [str(getattr(record, name)) for name in ACCESS_FIELDS if hasattr(record, name)]
+        return " ".join([text, *(field.strip() for field in fields)]) if fields else text
+
+
+def configure_logging() -> None:
+    """One handler, on the root logger, for Gencaster's and Sanic's records alike.
+
+    Sanic's own logging set-up is off (see ``create_app``): with it, each of Sanic's
+    records was written twice, by its handler and by the root's.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(LogFormatter(LOG_FORMAT))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+def _serving_app(settings: Settings) -> Any:
+    """The app of a serving process; worker processes start with no logging set up."""
+    from gencaster.app import create_app
+
+    configure_logging()
+    return create_app(settings)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
-    from gencaster.app import create_app
-
     if args.migrate:
         asyncio.run(migrate_database(settings))
-    loader = AppLoader(factory=partial(create_app, settings))
+    loader = AppLoader(factory=partial(_serving_app, settings))
     app = loader.load()
     single = settings.workers == 1
     app.prepare(
@@ -306,9 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)

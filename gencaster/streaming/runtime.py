@@ -90,8 +90,7 @@ class StreamingRuntime:
                 services, dispatcher=self.dispatcher, logs=self.logs, speech=self.speech
             )
             self.osc_server = OscServer(handler, host=settings.osc_host, port=settings.osc_port)
-            await self.osc_server.start()
-            logger.info("OSC server listening on UDP %s:%s", settings.osc_host, settings.osc_port)
+            await self.osc_server.start()  # it logs where it listens
 
     def _engine_services(self) -> EngineServices:
         services, settings = self.services, self.settings
@@ -158,9 +157,8 @@ async def run_osc_process(settings: Settings) -> None:
         await broker.start()
         resources.push_async_callback(broker.close)
         runtime = OscRuntime(create_services(settings, broker))
-        server = await runtime.start()
+        await runtime.start()
         resources.push_async_callback(runtime.close)
-        logger.info("OSC server listening on UDP %s:%s", settings.osc_host, server.port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGINT, signal.SIGTERM):

@@ -53,6 +53,34 @@ class SanicSocket:
 
     def __init__(self, websocket: WebsocketImplProtocol) -> None:
         self._websocket = websocket
+        self._receiving: set[asyncio.Task[None]] = set()
+        websocket.data_received = self._data_received  # type: ignore[method-assign]
+
+    def _data_received(self, data: bytes) -> None:
+        """Sanic's own ``data_received``, but the task it starts has an owner.
+
+        Sanic starts a task per chunk received and keeps no reference to it; one still
+        waiting when the socket ends is garbage-collected while pending, and asyncio
+        logs "Task was destroyed but it is pending!" (sanic-org/sanic#3175). Here the
+        socket keeps each task until it is done and cancels the rest in ``release``.
+        """
+        websocket = self._websocket
+        websocket.ws_proto.receive_data(data)
+        outgoing = websocket.ws_proto.data_to_send()
+        events = websocket.ws_proto.events_received()
+        if outgoing or events:
+            task = asyncio.create_task(websocket.async_data_received(outgoing, events))
+            self._receiving.add(task)
+            task.add_done_callback(self._receiving.discard)
+
+    async def release(self) -> None:
+        """Cancel and await what Sanic still processes for this socket; it has ended."""
+        tasks = list(self._receiving)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError, ConnectionClosed, WebsocketClosed):
+                await task
 
     async def iter_json(self) -> AsyncIterator[object]:
         while True:
@@ -175,13 +203,23 @@ class GraphQLWebSocketEndpoint:
             return text("Forbidden", status=403)
         subprotocol = choose_subprotocol(offered_subprotocols(request))
         adapter = await accept(request, subprotocol)
-        if subprotocol is None:
-            await adapter.close(CloseCode.SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")
-            return None
-        info = connection_info(request, subprotocol)
-        info.budget = self.budget() if self.budget is not None else None
-        handler = self._handler(subprotocol, adapter, info)
-        await self._hold(handler, adapter)
+        try:
+            if subprotocol is None:
+                await adapter.close(
+                    CloseCode.SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable"
+                )
+                return None
+            info = connection_info(request, subprotocol)
+            info.budget = self.budget() if self.budget is not None else None
+            await self._hold(self._handler(subprotocol, adapter, info), adapter)
+        except asyncio.CancelledError:
+            # The peer went away and Sanic cancelled this request (_hold re-raises only
+            # that). Sanic's own websocket handler ends quietly then; re-raising would
+            # make Sanic answer the closed socket with an error page, logged as
+            # "GET ws://… 500", for every normal close.
+            pass
+        finally:
+            await adapter.release()
         return None
 
     async def _hold(self, handler: Handler, adapter: SanicSocket) -> None:

@@ -70,17 +70,25 @@ def prepare_database(env: dict[str, str]) -> None:
 
 @asynccontextmanager
 async def server_process(
-    env: dict[str, str], module: str = "gencaster.cli", args: Sequence[str] = ("serve",)
+    env: dict[str, str],
+    module: str = "gencaster.cli",
+    args: Sequence[str] = ("serve",),
+    *,
+    output: Path | None = None,
 ) -> AsyncIterator[ServerProcess]:
-    """``python -m module args`` with its own free port, stopped with SIGTERM afterwards."""
+    """``python -m module args`` with its own free port, stopped with SIGTERM afterwards.
+
+    ``output`` receives what the process writes (standard output and error, its log).
+    """
     port = free_port()
     env = {**env, "GENCASTER_PORT": str(port)}
+    sink = output.open("wb") if output is not None else subprocess.DEVNULL
     process = subprocess.Popen(  # noqa: ASYNC220 - started once, before the test's work
         [sys.executable, "-m", module, *args],
         env=env,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=sink,
+        stderr=subprocess.STDOUT if output is not None else subprocess.DEVNULL,
     )
     try:
         await _wait_until_up(port, process)
@@ -91,6 +99,8 @@ async def server_process(
             await asyncio.to_thread(process.wait, 30)
         except subprocess.TimeoutExpired:
             process.kill()
+        if output is not None:
+            sink.close()  # type: ignore[union-attr]
 
 
 async def _wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
