@@ -197,6 +197,15 @@ class Engine:
         self._nodes_by_name: dict[str, list[UUID]] = {}
         self._counts: dict[str, int] = {}
         self._prints = TaskSet()
+        self.ended = False
+
+    def end(self) -> None:
+        """The stream is over: from now on nothing of this run reaches its stream point.
+
+        Called before the run's task is cancelled, so even code that ignored the
+        cancellation cannot send to a point that another stream may already use.
+        """
+        self.ended = True
 
     async def log(self, message: str, level: LogLevel = LogLevel.INFO) -> None:
         await self.services.logs.log(
@@ -215,7 +224,7 @@ class Engine:
         node = await Node.get_or_none(graph_id=self.graph.uuid, is_entry_node=True)
         await self._load_visits()
         steps = 0
-        while node is not None:
+        while node is not None and not self.ended:
             steps += 1
             if steps > self.services.step_limit:
                 await self.log(f"Step limit of {self.services.step_limit} reached", LogLevel.ERROR)
@@ -287,6 +296,8 @@ class Engine:
     async def play(
         self, code: str | Callable[[UUID], str], *, wait: bool, manual_finish: bool = False
     ) -> AsyncIterator[EngineEvent]:
+        if self.ended:
+            raise asyncio.CancelledError("the stream has ended")
         instructions = self.services.instructions
         async with instructions.pending(self.point, code, manual_finish=manual_finish) as pending:
             yield InstructionSent(pending.instruction)

@@ -27,6 +27,7 @@ from models import Graph, Stream, StreamAssignmentPolicy, StreamPoint
 logger = logging.getLogger(__name__)
 
 LISTENER_QUEUE_SIZE = 1000
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,12 @@ class StreamRun:
     def leave(self, queue: asyncio.Queue[EngineEvent]) -> None:
         self.listeners.discard(queue)
         if not self.listeners:
-            self.task.cancel()
+            self.stop()
+
+    def stop(self) -> None:
+        """Fence the engine off its stream point first, then cancel its task."""
+        self.engine.end()
+        self.task.cancel()
 
     def _broadcast(self, event: EngineEvent) -> None:
         for queue in list(self.listeners):
@@ -150,10 +156,17 @@ class ListeningService:
             del self.runs[run.engine.stream.uuid]
 
     async def close(self) -> None:
-        """Stop every engine run (listeners' own ``finally`` blocks release them)."""
-        tasks = [run.task for run in self.runs.values()]
-        for task in tasks:
-            task.cancel()
-        if tasks:  # engines save variables and logs as they stop: wait for them
-            await asyncio.wait(tasks)
+        """Stop every engine run (listeners' own ``finally`` blocks release them).
+
+        Engines save variables and logs as they stop, so they get ``SHUTDOWN_GRACE_SECONDS``
+        to do it; a run that is still busy after that is left behind, fenced off its point.
+        """
+        runs = list(self.runs.values())
+        for run in runs:
+            run.stop()
+        tasks = [run.task for run in runs]
+        if tasks:
+            _, busy = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+            if busy:
+                logger.warning("%d engine runs did not stop in time", len(busy))
         await self.assigner.wait_idle()

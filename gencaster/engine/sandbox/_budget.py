@@ -74,6 +74,11 @@ class Meter:
         self.breach = message
         raise Violation(message)
 
+    def stop(self, message: str) -> None:
+        """From now on every step fails (e.g. the stream ended), without raising here."""
+        if self.breach is None:
+            self.breach = message
+
     def check_breach(self) -> None:
         """A run that swallowed a breach (``finally: return``) still fails at its end."""
         if self.breach is not None:

@@ -118,6 +118,40 @@ def _bound_names(tree: ast.AST) -> Iterator[str]:
             yield node.name
 
 
+def _finally_escapes(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """``return``, ``break`` and ``continue`` that leave a ``finally`` block early.
+
+    They drop the exception in flight, including the cancellation that ends a stream.
+    """
+    for statement in body:
+        for node in _walk_same_function(statement):
+            if isinstance(node, ast.Return) or (
+                isinstance(node, ast.Break | ast.Continue) and not _in_loop_under(statement, node)
+            ):
+                yield node
+
+
+def _walk_same_function(node: ast.AST) -> Iterator[ast.AST]:
+    """Like ``ast.walk``, without entering nested functions and lambdas."""
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            yield item
+            pending.extend(ast.iter_child_nodes(item))
+
+
+def _in_loop_under(root: ast.stmt, target: ast.AST) -> bool:
+    """Whether a ``break``/``continue`` under ``root`` belongs to a loop also under ``root``."""
+    return any(
+        child is target
+        for node in _walk_same_function(root)
+        if isinstance(node, ast.For | ast.While)
+        for statement in node.body
+        for child in _walk_same_function(statement)
+    )
+
+
 class Checker(ast.NodeVisitor):
     """Walks a parsed tree and raises ``InvalidPythonCode`` at the first forbidden node."""
 
@@ -171,6 +205,16 @@ class Checker(ast.NodeVisitor):
             )
         if node.name:
             self._check_identifier(node, node.name)
+        self.generic_visit(node)
+
+    def visit_Try(self, node: ast.Try) -> None:
+        for escape in _finally_escapes(node.finalbody):
+            word = "return" if isinstance(escape, ast.Return) else type(escape).__name__.lower()
+            self.fail(
+                escape,
+                "ForbiddenSyntax",
+                f"'{word}' inside 'finally' is not allowed: it would swallow the stream's end",
+            )
         self.generic_visit(node)
 
     def visit_comprehension(self, node: ast.comprehension) -> None:

@@ -117,14 +117,31 @@ class _Run:
         return wait_for_stream_variable
 
     async def suspend(self, awaitable: Awaitable[Any]) -> Any:
-        """Time spent waiting does not count: a new slice starts when the code resumes."""
+        """Time spent waiting does not count: a new slice starts when the code resumes.
+
+        Once the stream's task is being cancelled, every further wait raises the
+        cancellation again, so a cell that swallowed it cannot keep its stream alive.
+        """
+        if self.is_cancelled():
+            _discard(awaitable)
+            raise asyncio.CancelledError()
         try:
             return await awaitable
         except asyncio.CancelledError:
             self.cancelled = True
+            self.meter.stop("the stream has ended")  # loops that swallow it end at once
             raise
         finally:
             self.meter.start_slice()
+
+    def is_cancelled(self) -> bool:
+        """True once the task running this code was asked to stop (and stays true)."""
+        if not self.cancelled:
+            task = asyncio.current_task()
+            self.cancelled = task is not None and task.cancelling() > 0
+            if self.cancelled:
+                self.meter.stop("the stream has ended")
+        return self.cancelled
 
     def error(self, exc: BaseException) -> BaseException:
         """The one-line ``SandboxError`` for a failure (a cancellation stays one)."""
@@ -198,6 +215,12 @@ async def run_cell(code: str, context: CellContext) -> AsyncIterator[Dialog]:
 _FINISHED: Any = object()
 
 
+def _discard(awaitable: Awaitable[Any]) -> None:
+    """Close a coroutine that will never be awaited (no 'never awaited' warning)."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
+
+
 async def _step(run: _Run, step: Awaitable[Any]) -> Any:
     """Resume the cell until its next ``yield`` (or its end) within a fresh time slice."""
     run.meter.start_slice()
@@ -207,6 +230,8 @@ async def _step(run: _Run, step: Awaitable[Any]) -> Any:
         item = _FINISHED
     except (Exception, Violation) as exc:
         raise run.error(exc) from exc
+    if run.is_cancelled():  # the cell swallowed its cancellation (saved before it was refused)
+        raise asyncio.CancelledError()
     if run.meter.breach is not None:  # swallowed by the cell, e.g. with ``finally: return``
         raise run.error(Violation(run.meter.breach))
     if item is None or item is _FINISHED:

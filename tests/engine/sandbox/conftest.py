@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,8 @@ import pytest
 
 from gencaster.engine.frontend import Dialog
 from gencaster.engine.sandbox import Budget, CellContext, run_cell
+from gencaster.engine.sandbox._compile import compile_code
+from tests.support.lenient_sandbox import lift_finally_refusal
 
 
 @dataclass
@@ -87,3 +89,11 @@ async def ticker() -> AsyncIterator[Ticker]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+@pytest.fixture
+def finally_escapes_allowed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Runs code the static check refuses, to test the run-time defences on their own."""
+    lift_finally_refusal(monkeypatch)
+    yield
+    compile_code.cache_clear()

@@ -115,10 +115,6 @@ async def test_endless_door_is_stopped_and_the_loop_goes_on(ticker: Ticker) -> N
     [
         "while True:\n    try:\n        while True:\n            pass\n"
         "    except Exception:\n        pass",
-        "def f():\n    try:\n        while True:\n            pass\n"
-        "    finally:\n        return 1\nf()",
-        "yield Dialog(title='first')\ndef f():\n    try:\n        while True:\n"
-        "            pass\n    finally:\n        return 1\nf()",
         "def f():\n    return f()\nf()",
         "def f(n):\n    for i in range(10**5):\n        f(n)\nf(0)",
         "g = (i for i in range(10**5) for j in range(10**5))\nfor x in g:\n    pass",
@@ -130,6 +126,23 @@ async def test_runaway_variants_are_stopped(run_code: RunCell, code: str) -> Non
     with pytest.raises(SandboxError):
         await run_code(code)
     assert time.perf_counter() - started < 1.5
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def f():\n    try:\n        while True:\n            pass\n"
+        "    finally:\n        return 1\nf()",
+        "yield Dialog(title='first')\ndef f():\n    try:\n        while True:\n"
+        "            pass\n    finally:\n        return 1\nf()",
+    ],
+)
+async def test_a_swallowed_breach_still_fails_the_run(
+    run_code: RunCell, finally_escapes_allowed: None, code: str
+) -> None:
+    """``finally: return`` is refused when saved; the run-time check holds without that."""
+    with pytest.raises(SandboxError):
+        await run_code(code)
 
 
 def test_statements_are_stopped_too() -> None:
