@@ -33,7 +33,6 @@ from models import InstructionState, StreamInstruction, StreamPoint
 from models.stream import INSTRUCTION_STATE_RANK
 
 logger = logging.getLogger(__name__)
-_unknown_log = ThrottledLog(logger, "acknowledgements for unknown instructions")
 
 Code = str | Callable[[UUID], str]
 
@@ -116,6 +115,8 @@ class InstructionDispatcher:
         self._osc = osc
         self._channel = channel
         self._waiting: dict[UUID, PendingInstruction] = {}
+        # Each dispatcher has its own budget: one server's flood cannot mute another's log.
+        self._unknown_log = ThrottledLog(logger, "acknowledgements for unknown instructions")
 
     async def send(
         self, point: StreamPoint, code: Code, *, manual_finish: bool = False
@@ -176,7 +177,7 @@ class InstructionDispatcher:
                 waiting.finish_here(ack.return_value, modified)
             await self._channel.publish_instruction_update(ack.uuid, state.value)
         elif not await StreamInstruction.exists(uuid=ack.uuid):
-            _unknown_log.log(
+            self._unknown_log.log(
                 logging.WARNING, "Ignored %s for unknown instruction %s", state.value, ack.uuid
             )
 

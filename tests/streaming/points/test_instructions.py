@@ -11,7 +11,7 @@ import pytest
 
 from gencaster.distributor import GenCasterChannel
 from gencaster.streaming.instructions import InstructionDispatcher, InstructionTimeout
-from gencaster.streaming.osc import Acknowledgement, FakeStreamPoint, OscServer
+from gencaster.streaming.osc import Acknowledgement, FakeStreamPoint, OscClient, OscServer
 from gencaster.streaming.osc.messages import ACKNOWLEDGE_ADDRESS
 from models import InstructionState, StreamInstruction, StreamPoint
 from tests.streaming.points.conftest import TIMEOUT, registered
@@ -251,3 +251,22 @@ async def test_a_datagram_that_cannot_be_sent_leaves_no_row(
     with pytest.raises(ValueError, match="NUL"):
         await dispatcher.send(point, "a\0b")
     assert not await StreamInstruction.exists(stream_point_id=point.uuid)
+
+
+async def test_each_dispatcher_has_its_own_budget_for_unknown_uuids(
+    db: str,
+    dispatcher: InstructionDispatcher,
+    osc_client: OscClient,
+    channel: GenCasterChannel,
+    caplog: pytest.LogCaptureFixture,
+):
+    """A flood that exhausts one dispatcher's log budget leaves another's untouched."""
+    with caplog.at_level(logging.WARNING, logger="gencaster.streaming.instructions"):
+        for _ in range(100):
+            await dispatcher.acknowledge(Acknowledgement(uuid.uuid4(), "FINISHED", None))
+        flooded = len(caplog.records)
+        stranger = uuid.uuid4()
+        other = InstructionDispatcher(osc=osc_client, channel=channel)
+        await other.acknowledge(Acknowledgement(stranger, "FINISHED", None))
+    assert flooded < 100  # the flood itself was throttled ...
+    assert str(stranger) in caplog.records[-1].getMessage()  # ... but not the next server
