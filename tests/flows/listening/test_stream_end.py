@@ -105,7 +105,7 @@ async def until_a_dialog(socket: GraphQLSocket, graph_uuid: str) -> None:
     for _ in range(100):
         op = await socket.subscribe(STREAM_INFO, {"g": graph_uuid})
         while True:
-            message = await socket.receive(op, timeout=30)
+            message = await socket.receive_for(op, timeout=30)
             if message["type"] not in ("next", "data"):
                 break
             kind = message["payload"]["data"]["streamInfo"]["__typename"]
