@@ -13,6 +13,8 @@ from uuid import UUID
 
 # Ends whatever the instance plays and rebuilds its responders (see OSC.md on the reset).
 CLEAN_SLATE = "0.01.wait;CmdPeriod.run;0.01.wait;"
+# A no-op the instance answers at once: an answer shows that it receives instructions.
+PROBE = "nil"
 
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # used with fullmatch
 SC_INT_MIN, SC_INT_MAX = -(2**31), 2**31 - 1  # sclang reads integer literals with atoi

@@ -41,7 +41,7 @@ from gencaster.engine.sandbox import (
 )
 from gencaster.engine.visits import StreamVisits, VisitLedger
 from gencaster.stream_variables import StreamVariables
-from gencaster.supercollider import CLEAN_SLATE, async_playback, sync_playback
+from gencaster.supercollider import async_playback, sync_playback
 from gencaster.tasks import TaskSet
 from models import (
     AudioCell,
@@ -80,6 +80,22 @@ class DeadEnd:
     reason: str
 
 
+@dataclass(frozen=True)
+class ResetOutcome:
+    """How the clean slate before a stream's first listener went (for the stream's log)."""
+
+    confirmed: bool  # a probe sent after the reset was answered: the point receives again
+    reset_finished: bool  # the reset's own FINISHED arrived
+    probes: int
+    waited_s: float
+
+    def describe(self) -> str:
+        took = f"{self.waited_s * 1000:.0f} ms, {self.probes} probe(s)"
+        if self.confirmed:
+            return f"Stream point reset and ready ({took})"
+        return f"Stream point did not confirm its reset; going on ({took})"
+
+
 EngineEvent = InstructionSent | DialogShown | DeadEnd
 
 
@@ -97,6 +113,12 @@ class Instructions(Protocol):
         self, point: StreamPoint, code: str | Callable[[UUID], str], *, manual_finish: bool = False
     ) -> AbstractAsyncContextManager[PendingInstruction]:
         """Create and send an instruction; the block may wait for its FINISHED."""
+        ...
+
+
+class PointReset(Protocol):
+    async def __call__(self, point: StreamPoint) -> ResetOutcome:
+        """Send the clean slate and return once it has taken effect (or a bound passed)."""
         ...
 
 
@@ -118,6 +140,7 @@ class EngineServices:
     logs: StreamLog
     media: Media
     variables: Callable[[Stream], StreamVariables]
+    reset: PointReset
     speech: Speech | None = None
     instruction_timeout: float = 300.0
     step_limit: int = 10_000
@@ -218,9 +241,10 @@ class Engine:
         )
 
     async def run(self) -> AsyncIterator[EngineEvent]:
-        if self.clean_slate:
-            async with self.services.instructions.pending(self.point, CLEAN_SLATE) as pending:
-                yield InstructionSent(pending.instruction)
+        if self.clean_slate:  # internal: listeners are not shown the reset or its probes
+            outcome = await self.services.reset(self.point)
+            level = LogLevel.INFO if outcome.confirmed else LogLevel.WARNING
+            await self.log(outcome.describe(), level)
         node = await Node.get_or_none(graph_id=self.graph.uuid, is_entry_node=True)
         await self._load_visits()
         steps = 0
@@ -444,6 +468,8 @@ __all__ = [
     "EngineServices",
     "InstructionSent",
     "InstructionTimeoutError",
+    "PointReset",
+    "ResetOutcome",
     "door_order",
     "edge_order",
     "new_rng",

@@ -44,6 +44,13 @@ _BELOW: dict[InstructionState, list[InstructionState]] = {
     for state in InstructionState
 }
 
+# The states only an acknowledgement from the point can set.
+_ACKNOWLEDGED = frozenset(
+    state.value
+    for state in InstructionState
+    if INSTRUCTION_STATE_RANK[state] >= INSTRUCTION_STATE_RANK[InstructionState.RECEIVED]
+)
+
 
 class InstructionTimeout(InstructionTimeoutError):
     """No ``FINISHED`` arrived in time: the code failed at run time, or the point is gone.
@@ -88,6 +95,17 @@ class PendingInstruction:
         if row.state == InstructionState.FINISHED:
             return row
         raise InstructionTimeout(self.instruction_uuid, timeout, reason)
+
+    async def acknowledged(self) -> bool:
+        """Wait until the point acknowledges at all (``RECEIVED`` or later).
+
+        False when the subscription ended first; bound it with a timeout.
+        """
+        async for update in self._updates:
+            state = update.data.get("state")
+            if state in _ACKNOWLEDGED:
+                return True
+        return False
 
     def finish_here(self, return_value: str, modified_date: datetime) -> None:
         """This process wrote FINISHED with a return value: the row's final values are known.

@@ -22,6 +22,7 @@ from gencaster.services import Services, create_services
 from gencaster.settings import Settings
 from gencaster.stream_variables import StreamVariables
 from gencaster.streaming.assignment import StreamAssigner
+from gencaster.streaming.clean_slate import CleanSlate
 from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.listening import ListeningService
 from gencaster.streaming.logs import StreamLogWriter
@@ -101,6 +102,7 @@ class StreamingRuntime:
             variables=lambda stream: StreamVariables(
                 stream, channel=services.channel, limits=services.variable_limits
             ),
+            reset=CleanSlate(self.dispatcher),
             speech=self.speech,
             instruction_timeout=settings.instruction_timeout_s,
             step_limit=settings.engine_step_limit,

@@ -5,6 +5,14 @@ It beacons to the server, records every ``/instruction`` it receives, and acknow
 code stand in for SuperCollider's errors. The observed quirks of a real instance can
 be switched on one by one, so tests, demos and benchmarks meet them on purpose.
 
+With ``emulate_cmd_period`` the clean slate behaves as in the class: its ``CmdPeriod``
+runs ``cmd_period_after`` seconds (0.01) after it arrives and kills every evaluation still
+under way (their ``FINISHED`` never comes), the instruction receiver is then deaf for
+``receiver_gap`` seconds (datagrams arriving then are dropped, as while the class
+re-creates its ``OSCFunc``), and the reset's own ``FINISHED`` follows
+``cmd_period_after`` seconds after the ``CmdPeriod``. An evaluation then lasts as long
+as the ``N.wait`` calls in its code add up to.
+
 ``main(argv)`` runs one until interrupted (``gencaster fake-stream-point``).
 """
 
@@ -32,6 +40,9 @@ from .messages import (
 logger = logging.getLogger(__name__)
 
 CLEAN_SLATE_MARKER = "CmdPeriod.run"
+CMD_PERIOD_AFTER = 0.01  # the clean slate's ``0.01.wait`` before and after its CmdPeriod
+RECEIVER_GAP = 0.015
+_WAIT = re.compile(r"(\d+(?:\.\d+)?)\.wait\b")
 SYNTH_PORT = 57110  # the SuperCollider default; the fake runs no synth
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -89,6 +100,9 @@ class FakeStreamPoint:
         duplicate_acks_until_clean_slate: bool = False,
         runtime_error_marker: str | None = None,
         syntax_error_marker: str | None = None,
+        emulate_cmd_period: bool = False,
+        receiver_gap: float = RECEIVER_GAP,
+        cmd_period_after: float = CMD_PERIOD_AFTER,
     ) -> None:
         if beacon_interval <= 0:
             raise ValueError("beacon_interval must be positive")
@@ -108,12 +122,20 @@ class FakeStreamPoint:
         self._clean_slate = not duplicate_acks_until_clean_slate
         self._runtime_error_marker = runtime_error_marker
         self._syntax_error_marker = syntax_error_marker
+        self._emulate_cmd_period = emulate_cmd_period
+        self._receiver_gap = receiver_gap
+        self._cmd_period_after = cmd_period_after
+        self._deaf_until = float("-inf")
         self.received: list[ReceivedInstruction] = []
+        self.dropped: list[str] = []  # uuids of instructions that fell into a receiver gap
+        self.cmd_periods = 0
+        self.killed: list[str] = []  # uuids of evaluations a CmdPeriod cut off
         self.errors: list[str] = []  # what sclang would have printed: bad input, thrown errors
         self._arrival = asyncio.Event()
         self._state = _State.NEW
         self._transport: asyncio.DatagramTransport | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._evaluations: dict[asyncio.Task[None], str] = {}  # what a CmdPeriod kills
 
     @property
     def lang_port(self) -> int:
@@ -169,6 +191,24 @@ class FakeStreamPoint:
             ) from None
         return self.received[:count]
 
+    async def wait_for_code(self, code: str, timeout: float) -> ReceivedInstruction:
+        """The first instruction with exactly this code, once it has arrived."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    for instruction in self.received:
+                        if instruction.code == code:
+                            return instruction
+                    await self._arrival.wait()
+        except TimeoutError:
+            raise TimeoutError(f"{self._name}: no {code!r} within {timeout} s") from None
+
+    async def wait_for_drop(self, uuid: str, timeout: float) -> None:
+        """Until the instruction ``uuid`` has fallen into a receiver gap."""
+        async with asyncio.timeout(timeout):
+            while uuid not in self.dropped:
+                await self._arrival.wait()
+
     async def _beacon_loop(self) -> None:
         while True:
             await self.beacon()
@@ -206,21 +246,50 @@ class FakeStreamPoint:
             self._error(f"unexpected message {address!r} from {addr[0]}:{addr[1]}")
             return
         uuid = args[0]
+        now = asyncio.get_running_loop().time()
+        if now < self._deaf_until:
+            logger.info("%s dropped %s: its receiver is being re-created", self._name, uuid)
+            self.dropped.append(uuid)
+            self._notify_arrival()
+            return
         code = "{}" if len(args) < 2 or args[1] is None else str(args[1])
         manual_finish = args[2] if len(args) > 2 and args[2] is not None else False
-        self._record(
-            ReceivedInstruction(uuid, code, manual_finish, asyncio.get_running_loop().time())
-        )
+        self._record(ReceivedInstruction(uuid, code, manual_finish, now))
         # A freshly booted instance has two instruction responders until the clean slate;
         # both see the clean-slate instruction itself, so it is answered twice as well.
         for _ in range(1 if self._clean_slate else 2):
-            self._answer(uuid, code, manual_finish)
-        if CLEAN_SLATE_MARKER in code:
+            if self._emulate_cmd_period and CLEAN_SLATE_MARKER in code:
+                self._send(ACKNOWLEDGE_ADDRESS, ["status", "RECEIVED", "uuid", uuid])
+                self._evaluate(uuid, self._run_clean_slate(uuid))
+            else:
+                self._answer(uuid, code, manual_finish)
+        if CLEAN_SLATE_MARKER in code and not self._emulate_cmd_period:
             self._clean_slate = True
+
+    async def _run_clean_slate(self, uuid: str) -> None:
+        """``0.01.wait;CmdPeriod.run;0.01.wait;`` as the class runs it."""
+        await asyncio.sleep(self._cmd_period_after)
+        self._cmd_period()
+        await asyncio.sleep(self._cmd_period_after)
+        self._send_finished(uuid, "nil")
+
+    def _cmd_period(self) -> None:
+        """Kill every other evaluation under way; the receiver is deaf for a moment."""
+        self.cmd_periods += 1
+        self._clean_slate = True  # the class's duplicate responder is gone for good
+        current = asyncio.current_task()
+        for task, uuid in list(self._evaluations.items()):
+            if task is not current and not task.done():
+                task.cancel()
+                self.killed.append(uuid)
+        self._deaf_until = asyncio.get_running_loop().time() + self._receiver_gap
 
     def _record(self, instruction: ReceivedInstruction) -> None:
         logger.info("%s received %s: %.80s", self._name, instruction.uuid, instruction.code)
         self.received.append(instruction)
+        self._notify_arrival()
+
+    def _notify_arrival(self) -> None:
         arrival, self._arrival = self._arrival, asyncio.Event()
         arrival.set()
 
@@ -236,15 +305,26 @@ class FakeStreamPoint:
         syntax_error = bool(self._syntax_error_marker and self._syntax_error_marker in code)
         if not manual_finish:
             return_value = "nil" if syntax_error else _return_value(code)
-            self._finish_after(self._finish_delay, uuid, return_value)
+            self._finish_after(self._evaluation_time(code), uuid, return_value)
         elif not syntax_error and self._manual_finish_delay is not None:
             self._finish_after(self._manual_finish_delay, uuid, _playback_message(code))
+
+    def _evaluation_time(self, code: str) -> float:
+        if not self._emulate_cmd_period:
+            return self._finish_delay
+        return self._finish_delay + sum(float(seconds) for seconds in _WAIT.findall(code))
 
     def _finish_after(self, delay: float, uuid: str, return_value: str) -> None:
         if delay <= 0:
             self._send_finished(uuid, return_value)
         else:
-            self._own(self._finish_later(delay, uuid, return_value))
+            self._evaluate(uuid, self._finish_later(delay, uuid, return_value))
+
+    def _evaluate(self, uuid: str, coro: Coroutine[Any, Any, None]) -> None:
+        """An evaluation under way on the instance: a CmdPeriod kills it."""
+        task = self._own(coro)
+        self._evaluations[task] = uuid
+        task.add_done_callback(lambda done: self._evaluations.pop(done, None))
 
     async def _finish_later(self, delay: float, uuid: str, return_value: str) -> None:
         await asyncio.sleep(delay)
@@ -259,10 +339,11 @@ class FakeStreamPoint:
             raise RuntimeError("the fake stream point is not running")
         self._transport.sendto(encode_message(address, args), self._server)
 
-    def _own(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _own(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _error(self, message: str) -> None:
         logger.warning("%s: %s", self._name, message)
@@ -315,6 +396,11 @@ def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argp
     parser.add_argument("--finish-delay", type=float, default=0.0)
     parser.add_argument("--manual-finish-delay", type=float, default=0.05)
     parser.add_argument("--duplicate-acks", action="store_true", help="until the clean slate")
+    parser.add_argument(
+        "--like-sclang",
+        action="store_true",
+        help="answer twice until the clean slate, and emulate its CmdPeriod and receiver gap",
+    )
     return parser
 
 
@@ -333,7 +419,8 @@ def options_from_arguments(args: argparse.Namespace) -> dict[str, Any]:
         "beacon_interval": args.beacon_interval,
         "finish_delay": args.finish_delay,
         "manual_finish_delay": args.manual_finish_delay,
-        "duplicate_acks_until_clean_slate": args.duplicate_acks,
+        "duplicate_acks_until_clean_slate": args.duplicate_acks or args.like_sclang,
+        "emulate_cmd_period": args.like_sclang,
     }
 
 

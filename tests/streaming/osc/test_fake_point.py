@@ -242,3 +242,47 @@ def test_command_line_options_map_to_the_constructor() -> None:
     assert options["send_janus_keys"] is False
     assert options["duplicate_acks_until_clean_slate"] is True
     FakeStreamPoint(**options)  # every key is a constructor keyword
+
+
+def test_like_sclang_turns_on_both_quirks_of_the_clean_slate() -> None:
+    options = options_from_arguments(build_argument_parser().parse_args(["--like-sclang"]))
+    assert options["duplicate_acks_until_clean_slate"] is True
+    assert options["emulate_cmd_period"] is True
+    FakeStreamPoint(**options)
+
+
+async def test_the_emulated_cmd_period_kills_and_then_deafens_for_a_moment(
+    make_fake_point: MakeFake, handler: RecordingHandler, osc_client: OscClient
+) -> None:
+    point = await make_fake_point(
+        emulate_cmd_period=True, duplicate_acks_until_clean_slate=True, receiver_gap=0.3
+    )
+    slate, waiting = new_uuid(), new_uuid()
+    for instruction, code in [(slate, CLEAN_SLATE), (waiting, '0.1.wait; "first".postln')]:
+        osc_client.send_instruction("127.0.0.1", point.lang_port, instruction, code, False)
+    await handler.wait_until(lambda: "FINISHED" in handler.statuses(slate))
+    # Both responders received the reset; the first CmdPeriod killed the other's run.
+    assert handler.statuses(slate) == ["RECEIVED", "RECEIVED", "FINISHED"]
+    assert point.cmd_periods == 1
+    assert set(point.killed) == {slate, waiting}
+    deaf = new_uuid()  # the reset's FINISHED came 10 ms after the CmdPeriod: still deaf
+    osc_client.send_instruction("127.0.0.1", point.lang_port, deaf, "1", False)
+    await point.wait_for_drop(deaf, TIMEOUT)
+    after = await _first_answered(point, handler, osc_client)
+    assert handler.statuses(after) == ["RECEIVED", "FINISHED"]  # one responder now
+    assert handler.statuses(deaf) == [] and handler.statuses(waiting) == ["RECEIVED"] * 2
+
+
+async def _first_answered(
+    point: FakeStreamPoint, handler: RecordingHandler, osc_client: OscClient
+) -> str:
+    """Send ``3`` again and again until the point answers one; that one's uuid."""
+    for _ in range(200):
+        instruction = new_uuid()
+        osc_client.send_instruction("127.0.0.1", point.lang_port, instruction, "3", False)
+        try:
+            await handler.wait_until(lambda u=instruction: "FINISHED" in handler.statuses(u), 0.05)
+        except TimeoutError:
+            continue
+        return instruction
+    raise AssertionError("the point never listened again")
