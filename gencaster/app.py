@@ -20,6 +20,8 @@ from sanic_ext.extensions.http.extension import HTTPExtension
 
 from gencaster.broker import create_broker
 from gencaster.db import open_database
+from gencaster.distributor import GenCasterChannel
+from gencaster.media import MediaStore
 from gencaster.schema import schema
 from gencaster.services import create_services
 from gencaster.settings import Settings
@@ -167,10 +169,20 @@ def create_app(settings: Settings | None = None) -> Sanic:
         broker = create_broker(settings.redis_url or None, prefix=settings.redis_prefix)
         await broker.start()
         resources.push_async_callback(broker.close)
-        app.ctx.services = create_services(settings, broker)
-        app.ctx.streaming = StreamingRuntime(app.ctx.services)
-        await app.ctx.streaming.start()
-        resources.push_async_callback(app.ctx.streaming.close)
+        channel = GenCasterChannel(broker)
+        media = MediaStore.from_settings(settings)
+        streaming = StreamingRuntime(settings, channel=channel, media=media)
+        await streaming.start()
+        resources.push_async_callback(streaming.close)
+        app.ctx.streaming = streaming
+        app.ctx.services = create_services(
+            settings,
+            broker=broker,
+            channel=channel,
+            media=media,
+            variables=streaming.variables,
+            listening=streaming.listening,
+        )
 
     async def close_resources(app: Sanic) -> None:
         # Sockets were closed at before_server_stop, so listeners have left by now.

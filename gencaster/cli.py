@@ -168,9 +168,7 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
 def _media_store(settings: Settings) -> MediaStore:
     from gencaster.media import MediaStore
 
-    return MediaStore(
-        root=settings.media_root, url_prefix=settings.media_url, sc_prefix=settings.sc_media_prefix
-    )
+    return MediaStore.from_settings(settings)
 
 
 def _files_to_import(paths: Sequence[Path]) -> list[Path]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from models import AudioFile
+
+if TYPE_CHECKING:
+    from gencaster.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,14 @@ class MediaStore:
     root: Path
     url_prefix: str = "/media/"
     sc_prefix: str = "/data/"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MediaStore:
+        return cls(
+            root=settings.media_root,
+            url_prefix=settings.media_url,
+            sc_prefix=settings.sc_media_prefix,
+        )
 
     def path_of(self, audio_file: AudioFile) -> Path:
         return self.root / audio_file.file_path

@@ -1,11 +1,18 @@
-"""The long-lived services of one server process, handed to resolvers via the context."""
+"""The long-lived services of one server process, handed to resolvers via the context.
+
+``Services`` is built once, after the streaming layer has started, and never
+changes: every part is there from the first request on. The parts the schema
+reaches through it are typed as ports (``Listening``), so a resolver sees what
+it may call, not the runtime behind it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Protocol
+from uuid import UUID
 
 from gencaster.auth import SessionStore
 from gencaster.broker import Broker
@@ -13,10 +20,17 @@ from gencaster.distributor import GenCasterChannel
 from gencaster.media import MediaStore
 from gencaster.settings import Settings
 from gencaster.story_graph import StoryGraphEditor
-from gencaster.stream_variables import VariableLimits
+from gencaster.stream_variables import StreamVariableService
+from gencaster.streaming.listening import ListenEvent
 
 
-@dataclass
+class Listening(Protocol):
+    """Attaches a caller to a stream of a graph and follows its engine (``streamInfo``)."""
+
+    def listen(self, graph_uuid: UUID) -> AsyncIterator[ListenEvent]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
 class Services:
     settings: Settings
     broker: Broker
@@ -24,14 +38,19 @@ class Services:
     sessions: SessionStore
     editor: StoryGraphEditor
     media: MediaStore
-    variable_limits: VariableLimits
-    # Filled in by the streaming layer when it starts.
-    listening: Any = None
-    send_variable_to_sc: Callable[..., Awaitable[None]] | None = None
+    variables: StreamVariableService
+    listening: Listening
 
 
-def create_services(settings: Settings, broker: Broker) -> Services:
-    channel = GenCasterChannel(broker)
+def create_services(
+    settings: Settings,
+    *,
+    broker: Broker,
+    channel: GenCasterChannel,
+    media: MediaStore,
+    variables: StreamVariableService,
+    listening: Listening,
+) -> Services:
     return Services(
         settings=settings,
         broker=broker,
@@ -40,13 +59,7 @@ def create_services(settings: Settings, broker: Broker) -> Services:
             settings.resolved_secret_key(), lifetime=timedelta(days=settings.session_days)
         ),
         editor=StoryGraphEditor(channel),
-        media=MediaStore(
-            root=settings.media_root,
-            url_prefix=settings.media_url,
-            sc_prefix=settings.sc_media_prefix,
-        ),
-        variable_limits=VariableLimits(
-            max_per_stream=settings.max_stream_variables,
-            max_value_bytes=settings.max_variable_bytes,
-        ),
+        media=media,
+        variables=variables,
+        listening=listening,
     )

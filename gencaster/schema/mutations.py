@@ -13,7 +13,6 @@ from gencaster.engine.sandbox import InvalidPythonCode
 from gencaster.schema import inputs, types
 from gencaster.schema.queries import get_by_pk
 from gencaster.schema.scalars import UUID, Void
-from gencaster.stream_variables import upsert_stream_variables
 from models import AudioFile
 
 
@@ -219,10 +218,4 @@ class Mutation(graphene.ObjectType):
     async def resolve_create_update_stream_variable(
         root: Any, info: graphene.ResolveInfo, stream_variables: list[Any]
     ) -> Any:
-        services = info.context.services
-        return await upsert_stream_variables(
-            stream_variables,
-            limits=services.variable_limits,
-            channel=services.channel,
-            send_to_sc=services.send_variable_to_sc,
-        )
+        return await info.context.services.variables.upsert(stream_variables)

@@ -6,6 +6,9 @@ heartbeat owns its listeners), stream assignment, the engine's services and the
 listening service — and, when ``GENCASTER_OSC_PORT`` is not 0, the OSC server
 that receives beacons and acknowledgements. ``close`` undoes it in reverse.
 ``OscRuntime`` is the OSC server alone, for ``gencaster osc`` in its own process.
+
+It is built from the process's base parts (settings, channel, media), never from
+``Services``: those are built after it, from its ``listening`` and ``variables``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from contextlib import AsyncExitStack
 
 from gencaster.broker import create_broker
 from gencaster.db import open_database
+from gencaster.distributor import GenCasterChannel
 from gencaster.engine.engine import EngineServices
-from gencaster.services import Services, create_services
+from gencaster.media import MediaStore
 from gencaster.settings import Settings
-from gencaster.stream_variables import StreamVariables
+from gencaster.stream_variables import StreamVariableService, VariableLimits
 from gencaster.streaming.assignment import StreamAssigner
 from gencaster.streaming.clean_slate import CleanSlate
 from gencaster.streaming.instructions import InstructionDispatcher
@@ -29,22 +33,17 @@ from gencaster.streaming.logs import StreamLogWriter
 from gencaster.streaming.osc import OscClient, OscServer
 from gencaster.streaming.points import StreamPointHandler, buffer_player
 from gencaster.streaming.processes import ProcessRegistry
-from gencaster.streaming.speech import create_speech_backend
-from gencaster.streaming.tts import SpeechService
+from gencaster.streaming.tts import SpeechService, create_speech_service
 from models import Stream, StreamPoint
 
 logger = logging.getLogger(__name__)
 
 
-def create_speech_service(services: Services) -> SpeechService:
-    settings = services.settings
-    backend = create_speech_backend(settings.tts_backend, language=settings.tts_language)
-    return SpeechService(backend=backend, media=services.media)
-
-
 def create_point_handler(
-    services: Services,
+    settings: Settings,
     *,
+    channel: GenCasterChannel,
+    media: MediaStore,
     dispatcher: InstructionDispatcher,
     logs: StreamLogWriter,
     speech: SpeechService,
@@ -52,56 +51,66 @@ def create_point_handler(
     """The OSC handler; ``/remote/action speak`` plays its speech without waiting."""
     return StreamPointHandler(
         dispatcher=dispatcher,
-        channel=services.channel,
+        channel=channel,
         logs=logs,
-        osc_password=services.settings.osc_password,
-        beacon_window_s=services.settings.beacon_window_s,
+        osc_password=settings.osc_password,
+        beacon_window_s=settings.beacon_window_s,
         speak=speech.speak,
-        play=buffer_player(dispatcher, services.media),
+        play=buffer_player(dispatcher, media),
     )
 
 
 class StreamingRuntime:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.settings = services.settings
+    def __init__(self, settings: Settings, *, channel: GenCasterChannel, media: MediaStore) -> None:
+        self.settings = settings
+        self.channel = channel
+        self.media = media
+        self.variables = StreamVariableService(
+            channel=channel,
+            limits=VariableLimits(
+                max_per_stream=settings.max_stream_variables,
+                max_value_bytes=settings.max_variable_bytes,
+            ),
+            send_to_sc=self.send_variable,
+        )
         self.osc_server: OscServer | None = None
 
     async def start(self) -> None:
-        services, settings = self.services, self.settings
+        settings, channel = self.settings, self.channel
         self.osc = OscClient()
         await self.osc.start()
-        self.logs = StreamLogWriter(services.channel)
-        self.dispatcher = InstructionDispatcher(osc=self.osc, channel=services.channel)
-        self.speech = create_speech_service(services)
-        self.processes = ProcessRegistry(channel=services.channel)
+        self.logs = StreamLogWriter(channel)
+        self.dispatcher = InstructionDispatcher(osc=self.osc, channel=channel)
+        self.speech = create_speech_service(settings, self.media)
+        self.processes = ProcessRegistry(channel=channel)
         await self.processes.start()
         self.assigner = StreamAssigner(
             processes=self.processes,
-            channel=services.channel,
+            channel=channel,
             beacon_window_s=settings.beacon_window_s,
         )
         self.listening = ListeningService(
             assigner=self.assigner, engine_services=self._engine_services()
         )
-        services.listening = self.listening
-        services.send_variable_to_sc = self.send_variable
         if settings.osc_port:
             handler = create_point_handler(
-                services, dispatcher=self.dispatcher, logs=self.logs, speech=self.speech
+                settings,
+                channel=channel,
+                media=self.media,
+                dispatcher=self.dispatcher,
+                logs=self.logs,
+                speech=self.speech,
             )
             self.osc_server = OscServer(handler, host=settings.osc_host, port=settings.osc_port)
             await self.osc_server.start()  # it logs where it listens
 
     def _engine_services(self) -> EngineServices:
-        services, settings = self.services, self.settings
+        settings = self.settings
         return EngineServices(
             instructions=self.dispatcher,
             logs=self.logs,
-            media=services.media,
-            variables=lambda stream: StreamVariables(
-                stream, channel=services.channel, limits=services.variable_limits
-            ),
+            media=self.media,
+            variables=self.variables.of,
             reset=CleanSlate(self.dispatcher),
             speech=self.speech,
             instruction_timeout=settings.instruction_timeout_s,
@@ -124,19 +133,23 @@ class StreamingRuntime:
 class OscRuntime:
     """Only the OSC server and what it needs; engines live in the web processes."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, settings: Settings, *, channel: GenCasterChannel, media: MediaStore) -> None:
+        self.settings = settings
+        self.channel = channel
+        self.media = media
 
     async def start(self) -> OscServer:
-        services, settings = self.services, self.services.settings
+        settings, channel = self.settings, self.channel
         self.osc = OscClient()
         await self.osc.start()
-        dispatcher = InstructionDispatcher(osc=self.osc, channel=services.channel)
+        dispatcher = InstructionDispatcher(osc=self.osc, channel=channel)
         handler = create_point_handler(
-            services,
+            settings,
+            channel=channel,
+            media=self.media,
             dispatcher=dispatcher,
-            logs=StreamLogWriter(services.channel),
-            speech=create_speech_service(services),
+            logs=StreamLogWriter(channel),
+            speech=create_speech_service(settings, self.media),
         )
         self.server = OscServer(handler, host=settings.osc_host, port=settings.osc_port or 7000)
         await self.server.start()
@@ -158,7 +171,8 @@ async def run_osc_process(settings: Settings) -> None:
         broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)
         await broker.start()
         resources.push_async_callback(broker.close)
-        runtime = OscRuntime(create_services(settings, broker))
+        media = MediaStore.from_settings(settings)
+        runtime = OscRuntime(settings, channel=GenCasterChannel(broker), media=media)
         await runtime.start()
         resources.push_async_callback(runtime.close)
         stop = asyncio.Event()
