@@ -8,7 +8,7 @@ it may call, not the runtime behind it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -27,7 +27,7 @@ from gencaster.streaming.listening import ListenEvent
 class Listening(Protocol):
     """Attaches a caller to a stream of a graph and follows its engine (``streamInfo``)."""
 
-    def listen(self, graph_uuid: UUID) -> AsyncIterator[ListenEvent]: ...
+    def listen(self, graph_uuid: UUID) -> AsyncGenerator[ListenEvent]: ...
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
+import graphene
 from aiodataloader import DataLoader
 from tortoise.models import Model
 
@@ -140,3 +141,9 @@ class GraphQLContext:
     def require_staff(self) -> None:
         if not self.is_staff:
             raise Unauthenticated()
+
+
+def context_of(info: graphene.ResolveInfo) -> GraphQLContext:
+    """``info.context`` as what it is: graphql-core types it ``Any``, so resolvers read
+    it through here and their uses of the caller, services and loaders are checked."""
+    return cast(GraphQLContext, info.context)

@@ -11,13 +11,15 @@ from gencaster import auth
 from gencaster.audio import InvalidAudio, add_uploaded_file
 from gencaster.engine.sandbox import InvalidPythonCode
 from gencaster.schema import inputs, types
+from gencaster.schema.context import context_of
 from gencaster.schema.queries import get_by_pk
 from gencaster.schema.scalars import UUID, Void
+from gencaster.story_graph import StoryGraphEditor
 from models import AudioFile
 
 
-def _editor(info: graphene.ResolveInfo) -> Any:
-    return info.context.services.editor
+def _editor(info: graphene.ResolveInfo) -> StoryGraphEditor:
+    return context_of(info).services.editor
 
 
 def _invalid_code(error: InvalidPythonCode) -> types.InvalidPythonCode:
@@ -102,7 +104,7 @@ class Mutation(graphene.ObjectType):
         user = await auth.authenticate(username, password)
         if user is None:
             return types.LoginError(error_message="Wrong credentials")
-        context = info.context
+        context = context_of(info)
         await context.services.sessions.end(context.session_token)
         context.new_session_token = await context.services.sessions.start(user)
         context.user = user
@@ -112,7 +114,7 @@ class Mutation(graphene.ObjectType):
 
     @staticmethod
     async def resolve_auth_logout(root: Any, info: graphene.ResolveInfo) -> bool:
-        context = info.context
+        context = context_of(info)
         await context.services.sessions.end(context.session_token)
         context.end_session = True
         context.user = None
@@ -196,7 +198,7 @@ class Mutation(graphene.ObjectType):
         try:
             return await add_uploaded_file(
                 new_audio_file.file,
-                media=info.context.services.media,
+                media=context_of(info).services.media,
                 name=new_audio_file.name,
                 description=new_audio_file.description,
                 file_name=new_audio_file.file_name,
@@ -218,4 +220,4 @@ class Mutation(graphene.ObjectType):
     async def resolve_create_update_stream_variable(
         root: Any, info: graphene.ResolveInfo, stream_variables: list[Any]
     ) -> Any:
-        return await info.context.services.variables.upsert(stream_variables)
+        return await context_of(info).services.variables.upsert(stream_variables)

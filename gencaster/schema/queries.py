@@ -12,6 +12,7 @@ from tortoise.expressions import Q
 
 from gencaster.errors import BadUserInput, Forbidden, NotFound
 from gencaster.schema import types
+from gencaster.schema.context import context_of
 from gencaster.schema.filters import (
     AudioFileFilter,
     GraphFilter,
@@ -42,13 +43,13 @@ async def get_by_pk(model: Any, pk: Any, what: str) -> Any:
 
 
 def live_since(info: graphene.ResolveInfo) -> datetime:
-    window = info.context.services.settings.beacon_window_s
+    window = context_of(info).services.settings.beacon_window_s
     return datetime.now(UTC) - timedelta(seconds=window)
 
 
 def _graph_visibility(info: graphene.ResolveInfo, filters: Any) -> Q:
     """Anonymous callers see public graphs, and any graph whose exact slug they name."""
-    if info.context.is_staff:
+    if context_of(info).is_staff:
         return Q()
     if uses_regex(filters):
         raise Forbidden("Regular-expression lookups need a staff login")
@@ -132,4 +133,4 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_is_authenticated(root: Any, info: graphene.ResolveInfo) -> Any:
-        return info.context.user
+        return context_of(info).user

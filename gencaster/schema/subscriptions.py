@@ -15,10 +15,11 @@ from uuid import UUID as PyUUID
 import graphene
 from graphene import Field, Int, NonNull
 
+from gencaster.distributor import GenCasterChannel
 from gencaster.engine.engine import DeadEnd, DialogShown, InstructionSent
 from gencaster.errors import BadUserInput, NotFound
 from gencaster.schema import types
-from gencaster.schema.context import Loaders
+from gencaster.schema.context import Loaders, context_of
 from gencaster.schema.inputs import id_list
 from gencaster.schema.scalars import UUID
 from gencaster.streaming.listening import Attached, ListenEvent, NoStream
@@ -28,12 +29,12 @@ MAX_STREAMS_LIMIT = 1000
 MAX_LOG_HISTORY = 1000  # the newest existing logs a new streamLogs subscriber gets first
 
 
-def _channel(info: graphene.ResolveInfo) -> Any:
-    return info.context.services.channel
+def _channel(info: graphene.ResolveInfo) -> GenCasterChannel:
+    return context_of(info).services.channel
 
 
 def _fresh(info: graphene.ResolveInfo, value: Any) -> Any:
-    info.context.loaders = Loaders()
+    context_of(info).loaders = Loaders()
     return value
 
 
@@ -151,15 +152,15 @@ class Subscription(graphene.ObjectType):
             async for update in updates:
                 if not _update_matches(update.data, stream_uuid, stream_point_uuid):
                     continue
-                log = await StreamLog.get_or_none(uuid=update.uuid)
-                if log is not None and log.uuid not in seen:
-                    yield _fresh(info, log)
+                new = await StreamLog.get_or_none(uuid=update.uuid)
+                if new is not None and new.uuid not in seen:
+                    yield _fresh(info, new)
 
     @staticmethod
     async def subscribe_stream_info(
         root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID
     ) -> AsyncIterator[Any]:
-        listening = info.context.services.listening
+        listening = context_of(info).services.listening
         stream: Stream | None = None
         async with aclosing(listening.listen(graph_uuid)) as events:
             async for event in events:

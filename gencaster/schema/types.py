@@ -9,13 +9,14 @@ from graphene import Boolean, Field, Float, Int, List, NonNull, String
 
 from gencaster.engine import frontend
 from gencaster.schema import enums
+from gencaster.schema.context import Loaders, context_of
 from gencaster.schema.scalars import UUID, DateTime
 from models import AudioFile as AudioFileRow
 from models import DoorType as DoorTypeValues
 
 
-def _loaders(info: graphene.ResolveInfo) -> Any:
-    return info.context.loaders
+def _loaders(info: graphene.ResolveInfo) -> Loaders:
+    return context_of(info).loaders
 
 
 def _list(of_type: Any) -> NonNull:
@@ -133,7 +134,7 @@ class AudioFile(graphene.ObjectType):
 
     @staticmethod
     def resolve_file(root: AudioFileRow, info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return info.context.services.media.file_info(root)
+        return context_of(info).services.media.file_info(root)
 
 
 class AudioCell(graphene.ObjectType):

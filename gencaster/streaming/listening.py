@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from uuid import UUID
@@ -99,7 +99,7 @@ class ListeningService:
         self.engine_services = engine_services
         self.runs: dict[UUID, StreamRun] = {}
 
-    async def listen(self, graph_uuid: UUID) -> AsyncIterator[ListenEvent]:
+    async def listen(self, graph_uuid: UUID) -> AsyncGenerator[ListenEvent]:
         graph = await Graph.get_or_none(uuid=graph_uuid)
         if graph is None:
             raise NotFound(f"No graph with uuid {graph_uuid}")
