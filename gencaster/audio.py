@@ -14,14 +14,18 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import soundfile
 
+from gencaster.distributor import GenCasterChannel
+from gencaster.errors import NotFound
 from gencaster.media import MediaStore
-from models import AudioFile
+from models import AudioFile, ScriptCell
 
 if TYPE_CHECKING:
     from gencaster.transport.multipart import UploadedFile
@@ -191,3 +195,32 @@ async def import_audio_file(
     return await store_audio_file(
         path, probe, media=media, name=_default_name(name, path.name), description=description
     )
+
+
+class AudioLibrary:
+    """Audio files as the API changes them: uploads in, edits announced after they are saved."""
+
+    def __init__(self, *, media: MediaStore, channel: GenCasterChannel) -> None:
+        self.media = media
+        self.channel = channel
+
+    async def add_upload(
+        self, upload: UploadedFile, *, name: str, description: str, file_name: str
+    ) -> AudioFile:
+        """A new file is in no graph yet, so no subscription shows it: nothing to announce."""
+        return await add_uploaded_file(
+            upload, media=self.media, name=name, description=description, file_name=file_name
+        )
+
+    async def update(self, audio_file_uuid: UUID, changes: Mapping[str, Any]) -> AudioFile:
+        """Change name or description (``None`` keeps a value); graphs playing it hear of it."""
+        audio_file = await AudioFile.get_or_none(uuid=audio_file_uuid)
+        if audio_file is None:
+            raise NotFound(f"No audio file with uuid {audio_file_uuid}")
+        audio_file.update_from_dict(
+            {key: value for key, value in changes.items() if value is not None}
+        )
+        await audio_file.save()
+        for graph_uuid, node_uuids in (await ScriptCell.nodes_playing(audio_file.uuid)).items():
+            await self.channel.publish_nodes_update(graph_uuid, *node_uuids)
+        return audio_file

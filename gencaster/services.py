@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Protocol
 from uuid import UUID
 
+from gencaster.audio import AudioLibrary
 from gencaster.auth import SessionStore
 from gencaster.broker import Broker
 from gencaster.distributor import GenCasterChannel
@@ -38,6 +39,7 @@ class Services:
     sessions: SessionStore
     editor: StoryGraphEditor
     media: MediaStore
+    audio: AudioLibrary
     variables: StreamVariableService
     listening: Listening
 
@@ -60,6 +62,7 @@ def create_services(
         ),
         editor=StoryGraphEditor(channel),
         media=media,
+        audio=AudioLibrary(media=media, channel=channel),
         variables=variables,
         listening=listening,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from uuid import UUID
 
 from tortoise import fields
 
@@ -148,3 +149,14 @@ class ScriptCell(TimestampedModel):
     class Meta:
         table = "script_cell"
         ordering = ["cell_order", "uuid"]
+
+    @classmethod
+    async def nodes_playing(cls, audio_file_uuid: UUID) -> dict[UUID, list[UUID]]:
+        """The nodes whose audio cells play the file, by graph: what shows the file's name."""
+        rows = await cls.filter(audio_cell__audio_file_id=audio_file_uuid).values_list(
+            "node__graph_id", "node_id"
+        )
+        nodes: dict[UUID, list[UUID]] = {}
+        for graph_uuid, node_uuid in rows:
+            nodes.setdefault(graph_uuid, []).append(node_uuid)
+        return nodes

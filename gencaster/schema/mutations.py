@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID as PyUUID
 
 import graphene
 from graphene import Boolean, Field, List, NonNull, String
 
 from gencaster import auth
-from gencaster.audio import InvalidAudio, add_uploaded_file
+from gencaster.audio import InvalidAudio
 from gencaster.engine.sandbox import InvalidPythonCode
 from gencaster.schema import inputs, types
 from gencaster.schema.context import context_of
-from gencaster.schema.queries import get_by_pk
 from gencaster.schema.scalars import UUID, Void
 from gencaster.story_graph import StoryGraphEditor
 from models import AudioFile
@@ -194,11 +194,10 @@ class Mutation(graphene.ObjectType):
     @staticmethod
     async def resolve_add_audio_file(
         root: Any, info: graphene.ResolveInfo, new_audio_file: Any
-    ) -> Any:
+    ) -> AudioFile | types.InvalidAudioFile:
         try:
-            return await add_uploaded_file(
+            return await context_of(info).services.audio.add_upload(
                 new_audio_file.file,
-                media=context_of(info).services.media,
                 name=new_audio_file.name,
                 description=new_audio_file.description,
                 file_name=new_audio_file.file_name,
@@ -208,13 +207,9 @@ class Mutation(graphene.ObjectType):
 
     @staticmethod
     async def resolve_update_audio_file(
-        root: Any, info: graphene.ResolveInfo, uuid: Any, update_audio_file: Any
-    ) -> Any:
-        audio_file = await get_by_pk(AudioFile, uuid, "audio file")
-        changes = {key: value for key, value in update_audio_file.items() if value is not None}
-        audio_file.update_from_dict(changes)
-        await audio_file.save()
-        return audio_file
+        root: Any, info: graphene.ResolveInfo, uuid: PyUUID, update_audio_file: Any
+    ) -> AudioFile:
+        return await context_of(info).services.audio.update(uuid, update_audio_file)
 
     @staticmethod
     async def resolve_create_update_stream_variable(

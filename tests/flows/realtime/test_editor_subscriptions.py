@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import wave
+from pathlib import Path
 
 import pytest
 
+from gencaster.audio import import_audio_file
 from gencaster.auth import SESSION_COOKIE
-from tests.support.builders import add_graph, add_node
+from tests.support.builders import add_cells, add_graph, add_node
 from tests.support.graphql import GraphQLClient
 from tests.support.polling import eventually
 from tests.support.server import RunningServer
@@ -200,3 +203,39 @@ async def test_every_stream_logs_subscriber_gets_the_history(
                 if message.startswith(marker):
                     seen.append(message)
             assert seen == [f"{marker}-0", f"{marker}-1"]
+
+
+NODE_AUDIO_SUB = """subscription($n: UUID!) {
+    node(nodeUuid: $n) { scriptCells { audioCell { audioFile { name description } } } } }"""
+UPDATE_AUDIO_FILE = """mutation($u: UUID!, $a: UpdateAudioFile!) {
+    updateAudioFile(uuid: $u, updateAudioFile: $a) { name description } }"""
+
+
+async def test_renaming_an_audio_file_reaches_the_nodes_that_play_it(
+    server: RunningServer, staff: GraphQLClient, unique: str, tmp_path: Path
+):
+    """updateAudioFile publishes like every other write: a node's watchers see the new name."""
+    path = tmp_path / "short.wav"
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(8000)
+        handle.writeframes(b"\x01\x00" * 800)
+    audio_file = await import_audio_file(path, media=server.services.media, name="before")
+    graph = await add_graph(staff, unique)
+    node_uuid = graph["nodes"][0]["uuid"]
+    audio = {"playback": "SYNC_PLAYBACK", "audioFile": {"uuid": str(audio_file.uuid)}}
+    await add_cells(staff, node_uuid, [{"cellType": "AUDIO", "cellCode": "", "audioCell": audio}])
+    async with graphql_socket(server.ws_url, cookies=staff_cookies(staff)) as socket:
+        op = await socket.subscribe(NODE_AUDIO_SUB, {"n": node_uuid})
+        first = await socket.next_payload(op)
+        [cell] = first["data"]["node"]["scriptCells"]
+        assert cell["audioCell"]["audioFile"]["name"] == "before"
+        changed = await staff.data(
+            UPDATE_AUDIO_FILE, {"u": str(audio_file.uuid), "a": {"name": f"after-{unique}"}}
+        )
+        assert changed["updateAudioFile"]["name"] == f"after-{unique}"
+        payload = await socket.next_payload(op)
+        [cell] = payload["data"]["node"]["scriptCells"]
+        assert cell["audioCell"]["audioFile"] == {"name": f"after-{unique}", "description": ""}
+        await socket.stop(op)
