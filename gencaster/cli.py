@@ -304,6 +304,143 @@ def _add_media_commands(commands: Any) -> None:
     tts.set_defaults(handler=cmd_tts)
 
 
+async def _with_database(settings: Settings, work: Callable[[], Any]) -> Any:
+    """Run ``work()`` (a coroutine function) with the ORM open, closing it after."""
+    from tortoise import Tortoise
+
+    from gencaster.app import open_database
+
+    await open_database(settings)
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def _run_authoring(settings: Settings, work: Callable[[], Any]) -> tuple[int, Any]:
+    """Exit code 2 and the reason when the graph or archive is refused."""
+    from gencaster.errors import GencasterError
+
+    try:
+        return 0, asyncio.run(_with_database(settings, work))
+    except GencasterError as exc:
+        print(f"Error: {exc.message}", file=sys.stderr)
+        return 2, None
+
+
+def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from gencaster.authoring.graphs import find_graph
+    from gencaster.authoring.lint import Severity, lint_graph
+
+    media = _media_store(settings)
+
+    async def work() -> list[Any]:
+        return await lint_graph(await find_graph(args.graph), media.path_of)
+
+    code, diagnostics = _run_authoring(settings, work)
+    if code:
+        return code
+    if args.json:
+        print(json.dumps([d.as_json() for d in diagnostics], indent=2, ensure_ascii=False))
+    else:
+        for d in diagnostics:
+            print(f"{d.code} {d.severity.value.lower()}: {d.where()}: {d.message}")
+        errors = sum(d.severity == Severity.ERROR for d in diagnostics)
+        print(f"{len(diagnostics)} diagnostic(s), {errors} error(s)", file=sys.stderr)
+    return 1 if any(d.severity == Severity.ERROR for d in diagnostics) else 0
+
+
+def _answer(pair: str) -> tuple[str, str]:
+    name, separator, value = pair.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"takes NAME=VALUE, not {pair!r}")
+    return name, value
+
+
+def cmd_play(args: argparse.Namespace, settings: Settings) -> int:
+    from gencaster.authoring.graphs import find_graph
+    from gencaster.authoring.play import dry_run
+
+    media = _media_store(settings)
+    answers = dict(args.answer)
+
+    async def work() -> list[str]:
+        graph = await find_graph(args.graph)
+        steps = args.max_steps or settings.engine_step_limit
+        return await dry_run(graph, seed=args.seed, answers=answers, media=media, step_limit=steps)
+
+    code, lines = _run_authoring(settings, work)
+    if not code:
+        sys.stdout.write("".join(line + "\n" for line in lines))
+    return code
+
+
+def cmd_graph_export(args: argparse.Namespace, settings: Settings) -> int:
+    from gencaster.authoring.archive import export_archive
+    from gencaster.authoring.graphs import find_graph
+
+    media = _media_store(settings)
+
+    async def work() -> None:
+        await export_archive(await find_graph(args.graph), media, args.output)
+
+    code, _ = _run_authoring(settings, work)
+    if not code:
+        print(f"Wrote {args.output}")
+    return code
+
+
+def cmd_graph_import(args: argparse.Namespace, settings: Settings) -> int:
+    from gencaster.authoring.archive import import_archive
+
+    media = _media_store(settings)
+
+    async def work() -> Any:
+        return await import_archive(args.archive, media, keep_ids=args.keep_ids, rename=args.rename)
+
+    code, graph = _run_authoring(settings, work)
+    if not code:
+        print(f"Imported graph {graph.name!r} (slug {graph.slug_name!r}, uuid {graph.uuid})")
+    return code
+
+
+def _add_authoring_commands(commands: Any) -> None:
+    lint = commands.add_parser(
+        "lint", help="check a graph and print numbered diagnostics (exit 1 on errors)"
+    )
+    lint.add_argument("graph", metavar="GRAPH", help="uuid, slug or name")
+    lint.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
+    lint.set_defaults(handler=cmd_lint)
+
+    play = commands.add_parser(
+        "play", help="dry-run a graph with the real engine and no SuperCollider"
+    )
+    play.add_argument("graph", metavar="GRAPH", help="uuid, slug or name")
+    play.add_argument("--seed", type=int, required=True, help="seeds every random choice")
+    play.add_argument(
+        "--answer", action="append", default=[], metavar="NAME=VALUE", type=_answer,
+        help="what the listener answers when asked for NAME (repeatable)",
+    )  # fmt: skip
+    play.add_argument("--max-steps", type=int, help="default GENCASTER_ENGINE_STEP_LIMIT")
+    play.set_defaults(handler=cmd_play)
+
+    graph = commands.add_parser("graph", help="export and import graphs as .gencaster archives")
+    graph_commands = graph.add_subparsers(dest="graph_command", required=True)
+    export = graph_commands.add_parser("export", help="write a graph and its audio to one file")
+    export.add_argument("graph", metavar="GRAPH", help="uuid, slug or name")
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    export.set_defaults(handler=cmd_graph_export)
+    importer = graph_commands.add_parser("import", help="recreate a graph from an archive")
+    importer.add_argument("archive", type=Path, metavar="FILE")
+    importer.add_argument("--keep-ids", action="store_true", help="keep the archive's uuids")
+    importer.add_argument(
+        "--rename", action="store_true", help="on a name or slug clash, import as a copy"
+    )
+    importer.set_defaults(handler=cmd_graph_import)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gencaster", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -332,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=cmd_export_schema)
     _add_media_commands(commands)
     _add_streaming_commands(commands)
+    _add_authoring_commands(commands)
     return parser
 
 

@@ -40,7 +40,6 @@ from gencaster.engine.sandbox import (
     run_cell,
 )
 from gencaster.engine.visits import StreamVisits, VisitLedger
-from gencaster.stream_variables import StreamVariables
 from gencaster.supercollider import async_playback, sync_playback
 from gencaster.tasks import TaskSet
 from models import (
@@ -122,6 +121,16 @@ class PointReset(Protocol):
         ...
 
 
+class VariableStore(Protocol):
+    """A stream's variables (``StreamVariables``, or a dry run's in memory)."""
+
+    async def load(self) -> dict[str, str]: ...
+
+    async def wait_for(self, name: str, timeout: float = 60.0) -> str | None: ...
+
+    async def save_changes(self, before: dict[str, Any], after: dict[str, Any]) -> None: ...
+
+
 class StreamLog(Protocol):
     async def log(self, message: str, **kwargs: Any) -> Any: ...
 
@@ -139,7 +148,7 @@ class EngineServices:
     instructions: Instructions
     logs: StreamLog
     media: Media
-    variables: Callable[[Stream], StreamVariables]
+    variables: Callable[[Stream], VariableStore]
     reset: PointReset
     speech: Speech | None = None
     instruction_timeout: float = 300.0

@@ -5,7 +5,7 @@ blocks are silent. Inline tokens ``{name}`value``` add speech markup: ``chars``,
 ``moderate``, ``male``, ``female``, ``var``, ``raw_ssml``, ``python``, ``python_exec``.
 """
 
-from ._directives import ExpressionRunner
-from ._renderer import SsmlResult, render_ssml
+from ._directives import TOKEN_NAMES, ExpressionRunner
+from ._renderer import SsmlResult, dialect_tokens, render_ssml
 
-__all__ = ["ExpressionRunner", "SsmlResult", "render_ssml"]
+__all__ = ["TOKEN_NAMES", "ExpressionRunner", "SsmlResult", "dialect_tokens", "render_ssml"]

@@ -9,6 +9,10 @@ from ._xml import escape_text, is_wellformed_fragment, parse_break_time
 logger = logging.getLogger(__name__)
 
 _WARNING_VALUE_CHARS = 80
+# The dialect's tokens; a test checks they are exactly the ones ``Directives`` renders.
+TOKEN_NAMES = frozenset(
+    {"chars", "break", "moderate", "male", "female", "var", "raw_ssml", "python", "python_exec"}
+)
 
 
 class ExpressionRunner(Protocol):

@@ -146,3 +146,26 @@ def render_ssml(
     ssml = renderer.render(document)
     changed = {str(key): str(value) for key, value in directives.variables.items()}
     return SsmlResult(ssml=ssml, warnings=directives.warnings, variables=changed)
+
+
+class _TokenCollector(Directives):
+    """Renders nothing; notes each ``{name}`value``` token where the renderer meets it."""
+
+    def __init__(self) -> None:
+        super().__init__({}, None)
+        self.found: list[tuple[str, str]] = []
+
+    def render(self, name: str, value: str) -> str:
+        self.found.append((name, value))
+        return ""
+
+
+def dialect_tokens(markdown: str) -> list[tuple[str, str]]:
+    """The ``(name, value)`` of every token the speech would render, in document order
+    (tokens inside code blocks are silent and left out)."""
+    collector = _TokenCollector()
+    renderer = SsmlRenderer(collector)
+    with _PARSE_LOCK, renderer:
+        document = Document(markdown)
+    renderer.render(document)
+    return collector.found
