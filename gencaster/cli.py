@@ -306,15 +306,10 @@ def _add_media_commands(commands: Any) -> None:
 
 async def _with_database(settings: Settings, work: Callable[[], Any]) -> Any:
     """Run ``work()`` (a coroutine function) with the ORM open, closing it after."""
-    from tortoise import Tortoise
+    from gencaster.db import open_database
 
-    from gencaster.app import open_database
-
-    await open_database(settings)
-    try:
+    async with open_database(settings.database_url):
         return await work()
-    finally:
-        await Tortoise.close_connections()
 
 
 def _run_authoring(settings: Settings, work: Callable[[], Any]) -> tuple[int, Any]:

@@ -22,6 +22,7 @@ from gencaster.engine.sandbox import (
     check_expression,
     compile_code,
     evaluate_expression,
+    is_blank,
 )
 from models import AudioFile, CellType, Graph, Node, NodeDoor, PlaybackChoices, ScriptCell
 
@@ -220,8 +221,10 @@ class Linter:
                 )
 
     def check_door_code(self, node: Node, door: NodeDoor) -> None:
-        if not door.code.strip():
-            self.report("GC0011", "its code is empty, so it never opens", node, door=door)
+        if is_blank(door.code):
+            self.report(
+                "GC0011", "its code is empty or only comments, so it never opens", node, door=door
+            )
             return
         try:
             check_expression(door.code)

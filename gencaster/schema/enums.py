@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import graphene
 
+from gencaster.authoring.lint import Severity as SeverityValues
 from gencaster.engine.frontend import ButtonType as ButtonTypeValues
 from gencaster.engine.frontend import CallbackAction as CallbackActionValues
 from models import (
@@ -33,3 +34,8 @@ PlaybackChoices = graphene.Enum.from_enum(PlaybackChoicesValues)
 LogLevel = graphene.Enum.from_enum(LogLevelValues)
 ButtonType = graphene.Enum.from_enum(ButtonTypeValues)
 CallbackAction = graphene.Enum.from_enum(CallbackActionValues)
+DiagnosticSeverity = graphene.Enum.from_enum(
+    SeverityValues,
+    name="DiagnosticSeverity",
+    description="How bad a lint diagnostic is: an ERROR breaks the walk",
+)

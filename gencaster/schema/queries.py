@@ -10,6 +10,7 @@ import graphene
 from graphene import Field, NonNull
 from tortoise.expressions import Q
 
+from gencaster.authoring.lint import lint_graph
 from gencaster.errors import BadUserInput, Forbidden, NotFound
 from gencaster.schema import types
 from gencaster.schema.context import context_of
@@ -24,6 +25,7 @@ from gencaster.schema.filters import (
     uses_regex,
 )
 from gencaster.schema.inputs import id_list
+from gencaster.schema.scalars import UUID
 from models import AudioFile, Graph, Node, StreamPoint, StreamVariable
 
 
@@ -84,6 +86,11 @@ class Query(graphene.ObjectType):
     stream_point = Field(NonNull(types.StreamPoint), pk=NonNull(graphene.ID))
     stream_variable = Field(NonNull(types.StreamVariable), pk=NonNull(graphene.ID))
     is_authenticated = Field(types.User, description="The logged-in user, or null")
+    graph_diagnostics = Field(
+        id_list(types.Diagnostic),
+        graph_uuid=NonNull(UUID),
+        description="Lint: numbered diagnostics, graph-wide first, then by node and code",
+    )
 
     @staticmethod
     async def resolve_graphs(root: Any, info: graphene.ResolveInfo, filters: Any = None) -> Any:
@@ -130,6 +137,13 @@ class Query(graphene.ObjectType):
     @staticmethod
     async def resolve_stream_variable(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:
         return await get_by_pk(StreamVariable, pk, "stream variable")
+
+    @staticmethod
+    async def resolve_graph_diagnostics(
+        root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID
+    ) -> Any:
+        graph = await get_by_pk(Graph, graph_uuid, "graph")
+        return await lint_graph(graph, info.context.services.media.path_of)
 
     @staticmethod
     def resolve_is_authenticated(root: Any, info: graphene.ResolveInfo) -> Any:

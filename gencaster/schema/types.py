@@ -340,6 +340,18 @@ class GraphDeadEnd(graphene.ObjectType):
     error = NonNull(String)
 
 
+class Diagnostic(graphene.ObjectType):
+    """One finding of the graph lint (docs/authoring/lint.md has an example per code)."""
+
+    code = Field(NonNull(String), description="Stable, e.g. GC0002; never reused")
+    severity = NonNull(enums.DiagnosticSeverity)
+    message = NonNull(String)
+    node_uuid = Field(UUID, description="The node concerned; null for the whole graph")
+    node_name = String()
+    cell_uuid = Field(UUID, description="The script cell concerned, if any")
+    door_uuid = Field(UUID, description="The door concerned, if any")
+
+
 def _union(name: str, members: tuple[type, ...]) -> type[graphene.Union]:
     """A union of object types and the rows they show: a row maps by its class name."""
 
