@@ -133,6 +133,7 @@ class AnsweredVariables:
         self.values: dict[str, str] = {}
         self.answers = dict(answers)
         self.say = say
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def load(self) -> dict[str, str]:
         return dict(self.values)
@@ -156,7 +157,9 @@ class AnsweredVariables:
                 self.values[str(key)] = text
 
     def keep(self, task: asyncio.Task[Any]) -> None:
-        """Cell prints go to the stream log at INFO, which a dry run leaves out."""
+        """Hold a cell's print until it is logged (at INFO, which a dry run leaves out)."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 class PrintingObserver(EngineObserver):

@@ -195,4 +195,19 @@ def test_result_carries_the_variables() -> None:
 
 
 def test_public_api_is_small() -> None:
-    assert sorted(markdown_package.__all__) == ["ExpressionRunner", "SsmlResult", "render_ssml"]
+    assert sorted(markdown_package.__all__) == [
+        "ExpressionRunner",
+        "SsmlResult",
+        "TOKEN_NAMES",
+        "dialect_tokens",
+        "render_ssml",
+    ]
+
+
+def test_dialect_tokens_lists_the_tokens_the_speech_renders() -> None:
+    text = "Hi {var}`name|x`, {foo}`bar`\n\n```\n{var}`silent`\n```\n# {python}`1 + 1`"
+    assert markdown_package.dialect_tokens(text) == [
+        ("var", "name|x"),
+        ("foo", "bar"),
+        ("python", "1 + 1"),
+    ]
