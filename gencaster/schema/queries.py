@@ -143,7 +143,7 @@ class Query(graphene.ObjectType):
         root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID
     ) -> Any:
         graph = await get_by_pk(Graph, graph_uuid, "graph")
-        return await lint_graph(graph, info.context.services.media.path_of)
+        return await lint_graph(graph, context_of(info).services.media.path_of)
 
     @staticmethod
     def resolve_is_authenticated(root: Any, info: graphene.ResolveInfo) -> Any:
