@@ -32,7 +32,9 @@ from uuid import UUID
 from gencaster.engine.frontend import Dialog
 from gencaster.engine.markdown import render_ssml
 from gencaster.engine.sandbox import (
+    Budget,
     CellContext,
+    Meter,
     SandboxError,
     evaluate_expression,
     execute_statements,
@@ -190,19 +192,26 @@ class InstructionTimeoutError(Exception):
 
 
 class SandboxRunner:
+    """Runs the ``python`` tokens of one markdown cell: they share one step budget, so a
+    cell with many tokens cannot buy more work than a single Python cell."""
+
     def __init__(
         self,
         rng: random.Random | None = None,
         visits: Callable[[str], int] | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.rng = rng
         self.visits = visits
+        self.meter = Meter(budget or Budget())
 
     def evaluate(self, code: str, variables: dict[str, str]) -> object:
-        return evaluate_expression(code, variables, rng=self.rng, visits=self.visits)
+        return evaluate_expression(
+            code, variables, rng=self.rng, visits=self.visits, meter=self.meter
+        )
 
     def execute(self, code: str, variables: dict[str, str]) -> None:
-        execute_statements(code, variables, rng=self.rng, visits=self.visits)
+        execute_statements(code, variables, rng=self.rng, visits=self.visits, meter=self.meter)
 
 
 class Engine:

@@ -6,7 +6,7 @@ formatting pass through run-time guards, and run against an allow-list of names 
 ``Budget`` of steps, time slices and sizes (a failure raises ``SandboxError``).
 """
 
-from ._budget import Budget
+from ._budget import Budget, Meter
 from ._compile import compile_code, is_blank
 from ._errors import InvalidPythonCode, SandboxError
 from ._runner import CellContext, evaluate_expression, execute_statements, run_cell
@@ -26,6 +26,7 @@ __all__ = [
     "Budget",
     "CellContext",
     "InvalidPythonCode",
+    "Meter",
     "SandboxError",
     "check_cell",
     "check_expression",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from itertools import islice
 from types import BuiltinFunctionType
 from typing import Any
 
@@ -25,6 +27,13 @@ from ._wrappers import builtin_guards, method_wrapper
 SIZED = (str, bytes, list, tuple, dict, set, frozenset)
 _SEQUENCES = (str, bytes, list, tuple)
 _WEIGHED = (list, tuple, dict, set, frozenset, VarsProxy)
+# Tuples hash every item on every hash; a frozenset once. Both are weighed first.
+_DEEP_HASH = (tuple, frozenset)
+_DEEP_HASH_TYPES = frozenset(_DEEP_HASH)
+_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_HASHED_CONTAINERS = (dict, set, frozenset, VarsProxy, *_VIEWS)
+_SET_OPERATORS = frozenset("|&^-")
+_ELEMENT_WISE = (list, tuple, dict, set, frozenset, range, *_VIEWS)
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
 _MAX_SPEC_CHARS = 100
 _MAX_SPEC_NUMBER = 1000
@@ -90,7 +99,113 @@ class Guards:
             names.FORMAT: self.format,
             names.BUILT: self.built,
             names.SLICE: slice,
+            names.ITEM: self.item,
+            names.KEY: self.key,
+            names.SETITEM: self.setitem,
+            names.HASHED: self.hashed,
+            names.COLLECT: self.collect,
+            names.MERGE: self.merge,
+            names.CONTAINS: self.contains,
         }
+
+    # What C code will loop over, hash or copy: weighed and counted before it runs -----
+
+    def bounded(self, iterable: Iterable[Any], room: int | None = None) -> list[Any]:
+        """At most ``room`` (default: the size limit) items of any iterable, as a list."""
+        limit = self.budget.max_size if room is None else max(room, 0)
+        if isinstance(iterable, _ELEMENT_WISE) and len(iterable) > limit:
+            raise Violation(f"too many items ({len(iterable)} > {limit})")
+        items = list(islice(iterable, limit + 1))
+        if len(items) > limit:
+            raise Violation(f"too many items (over {limit})")
+        self.meter.work(len(items))
+        return items
+
+    def hashed(self, key: Any) -> Any:
+        """A set item or dict key about to be hashed: a tuple hashes all it holds, each time."""
+        if type(key) in _DEEP_HASH:
+            self.meter.work(weigh(key, self.budget.max_weight, self.meter.tick, as_text=False))
+        return key
+
+    def hashed_all(self, items: list[Any]) -> None:
+        """Many items about to be hashed (``set(items)``, ``s.update(items)``)."""
+        self.meter.work(len(items))
+        if not _DEEP_HASH_TYPES.isdisjoint(map(type, items)):
+            self.meter.work(weigh(items, self.budget.max_weight, self.meter.tick, as_text=False))
+
+    def grown(self, container: Any, more: int) -> None:
+        """Refuse adding up to ``more`` items to ``container`` past the size limit."""
+        self.meter.check_size(len(container) + more)
+        self.meter.charge(more)
+
+    def collect(self, kind: str, *parts: Iterable[Any]) -> Any:
+        """``[a, *b, *c]`` and ``f(*b, *c)``: joined only once the total size is known."""
+        items: list[Any] = []
+        for part in parts:
+            items.extend(self.bounded(part, self.budget.max_size - len(items)))
+        self.meter.charge(len(items))
+        if kind == "set":
+            self.hashed_all(items)
+            return set(items)
+        return tuple(items) if kind == "tuple" else items
+
+    def merge(self, *parts: Any) -> dict[Any, Any]:
+        """``{**a, **b}`` and ``f(**a, **b)``: every part's size is counted before merging."""
+        total = 0
+        for part in parts:
+            if not isinstance(part, Mapping):
+                raise TypeError(f"'{type(part).__name__}' object is not a mapping")
+            total += len(part)
+        self.meter.check_size(total)
+        self.meter.work(total)
+        merged: dict[Any, Any] = {}
+        for part in parts:
+            merged.update(part)
+        self.meter.charge(len(merged))
+        return merged
+
+    # Items ------------------------------------------------------------------------------
+
+    def item(self, obj: Any, key: Any) -> Any:
+        """``obj[key]``: a slice copies (counted), a dict key is hashed (weighed)."""
+        if type(key) is slice:
+            if isinstance(obj, _SEQUENCES):
+                length = len(range(*key.indices(len(obj))))
+                self.meter.check_size(length)
+                self.meter.charge(length)
+                self.meter.work(length)
+        elif isinstance(obj, dict | VarsProxy):
+            self.hashed(key)
+        return obj[key]
+
+    def key(self, key: Any, deleting: bool) -> Any:
+        """The key of ``obj[key]`` in a ``del`` or an unpacking target."""
+        if type(key) is slice and not deleting:
+            raise Violation("assign to a slice only in a plain 'x[a:b] = value'")
+        return self.hashed(key)
+
+    def setitem(self, value: Any, obj: Any, key: Any) -> None:
+        """``obj[key] = value`` (arguments in Python's order of evaluation)."""
+        if type(key) is slice and type(obj) is list:
+            items = self.bounded(value)
+            removed = len(range(*key.indices(len(obj))))
+            self.grown(obj, len(items) - removed)
+            obj[key] = items
+            return
+        if isinstance(obj, dict | VarsProxy):
+            self.hashed(key)
+            if isinstance(obj, dict) and len(obj) >= self.budget.max_size and key not in obj:
+                raise Violation(f"dict too large (over {self.budget.max_size} keys)")
+        obj[key] = value
+
+    def contains(self, item: Any, container: Any) -> bool:
+        """``item in container``: hashing for sets and dicts, comparisons for the rest."""
+        if isinstance(container, _HASHED_CONTAINERS):
+            self.hashed(item)
+        elif not isinstance(container, str | range):
+            self.operand(container)
+            self.operand(item)
+        return item in container
 
     # Attributes and calls -------------------------------------------------------------
 
@@ -120,6 +235,8 @@ class Guards:
         return result
 
     def augop(self, symbol: str, left: Any, right: Any) -> Any:
+        if symbol == "+" and type(left) is list and not isinstance(right, _SEQUENCES):
+            right = self.bounded(right)  # ``items += any_iterable`` extends in C code
         self._check_operands(symbol, left, right)
         result = _INPLACE[symbol](left, right)
         self._account(result, left, right)
@@ -128,6 +245,9 @@ class Guards:
     def _check_operands(self, symbol: str, left: Any, right: Any) -> None:
         if symbol == "+" and isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
             self.meter.check_size(len(left) + len(right))
+            self.meter.work(len(left) + len(right))
+        elif symbol in _SET_OPERATORS and isinstance(left, _HASHED_CONTAINERS):
+            self._check_set_operation(symbol, left, right)
         elif symbol == "*":
             self._check_product(left, right)
         elif symbol == "**" and _is_int(left) and _is_int(right) and right > 0:
@@ -137,6 +257,15 @@ class Guards:
             self._check_bits(left.bit_length() + right)
         elif symbol == "%" and isinstance(left, str | bytes):
             raise Violation("'%' formatting of strings is not allowed; use an f-string")
+
+    def _check_set_operation(self, symbol: str, left: Any, right: Any) -> None:
+        """``a | b`` of sets, dicts and dict views: sized, and what is not a set yet hashed."""
+        for side in (left, right):
+            if not isinstance(side, set | frozenset | dict):
+                self.hashed_all(self.bounded(side))
+        if symbol in "|^" and hasattr(right, "__len__"):
+            self.meter.check_size(len(left) + len(right))
+        self.meter.work(len(left) + (len(right) if hasattr(right, "__len__") else 0))
 
     def _check_product(self, left: Any, right: Any) -> None:
         if isinstance(left, _SEQUENCES) and _is_int(right):
@@ -174,8 +303,11 @@ class Guards:
 
     def operand(self, value: Any) -> Any:
         """Comparing big nested values costs far more than their length: weigh them first."""
-        if isinstance(value, _WEIGHED):
-            weigh(value, self.budget.max_weight, self.meter.tick, as_text=False)
+        if isinstance(value, _WEIGHED) or (
+            dataclasses.is_dataclass(value) and not isinstance(value, type)
+        ):
+            cost = weigh(value, self.budget.max_weight, self.meter.tick, as_text=False)
+            self.meter.work(cost)
         return value
 
     def weigh(self, value: Any, *, as_text: bool = False) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import inspect
 import random as _random
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,32 @@ class CellContext:
     visits: Callable[[str], int] | None = None
 
 
+REST_AFTER_SECONDS = 0.005
+
+
+class DialogAllowance:
+    """How many dialogs a cell may still show, and how fast (a token bucket)."""
+
+    def __init__(self, budget: Budget) -> None:
+        self._left = budget.max_dialogs
+        self._rate = budget.dialogs_per_second
+        self._burst = float(budget.dialog_burst)
+        self._tokens = self._burst
+        self._updated = time.monotonic()
+
+    async def take(self) -> None:
+        """Wait until one more dialog may be shown; refuse once the run has shown its share."""
+        self._left -= 1
+        if self._left < 0:
+            raise SandboxError("this cell has shown too many dialogs")
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+        self._updated = now
+        self._tokens -= 1
+        if self._tokens < 0:
+            await asyncio.sleep(-self._tokens / self._rate)
+
+
 class _Run:
     """One execution: its meter, guards and the names its code sees."""
 
@@ -75,13 +102,16 @@ class _Run:
         *,
         rng: _random.Random | None = None,
         visits: Callable[[str], int] | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self.filename = FILENAMES[mode]
         self.rng = rng if rng is not None else _random.Random()
         self.visits = visits
-        self.meter = Meter(budget)
+        self.meter = meter if meter is not None else Meter(budget)
+        self.meter.start_slice()
         self.guards = Guards(self.meter)
         self.printer = Printer(log, budget, self.guards.text)
+        self.dialogs = DialogAllowance(budget)
         self.cancelled = False
 
     def namespace(
@@ -125,14 +155,23 @@ class _Run:
         if self.is_cancelled():
             _discard(awaitable)
             raise asyncio.CancelledError()
+        busy = self.meter.slice_seconds()
         try:
-            return await awaitable
+            result = await awaitable
+            await self.rest(busy)
+            return result
         except asyncio.CancelledError:
             self.cancelled = True
             self.meter.stop("the stream has ended")  # loops that swallow it end at once
             raise
         finally:
             self.meter.start_slice()
+
+    async def rest(self, busy: float) -> None:
+        """After a long slice, wait as long before going on: one cell gets at most about
+        half of the event loop, however it alternates computing and waiting."""
+        if busy > REST_AFTER_SECONDS:
+            await asyncio.sleep(busy)
 
     def is_cancelled(self) -> bool:
         """True once the task running this code was asked to stop (and stays true)."""
@@ -158,10 +197,14 @@ def evaluate_expression(
     log: Callable[[str], None] | None = None,
     rng: _random.Random | None = None,
     visits: Callable[[str], int] | None = None,
+    meter: Meter | None = None,
 ) -> object:
-    """Evaluate a door condition or ``python`` token; blocks for at most one time slice."""
+    """Evaluate a door condition or ``python`` token; blocks for at most one time slice.
+
+    Runs that share a ``meter`` (the tokens of one markdown cell) share its step budget.
+    """
     compiled = compile_code(code, "expression")
-    run = _Run("expression", budget or Budget(), log, rng=rng, visits=visits)
+    run = _Run("expression", budget or Budget(), log, rng=rng, visits=visits, meter=meter)
     namespace = run.namespace(variables)
     try:
         result = eval(compiled, namespace)
@@ -179,10 +222,11 @@ def execute_statements(
     log: Callable[[str], None] | None = None,
     rng: _random.Random | None = None,
     visits: Callable[[str], int] | None = None,
+    meter: Meter | None = None,
 ) -> None:
     """Run statements (a ``python_exec`` token) that may change ``variables``; no awaiting."""
     compiled = compile_code(code, "statements")
-    run = _Run("statements", budget or Budget(), log, rng=rng, visits=visits)
+    run = _Run("statements", budget or Budget(), log, rng=rng, visits=visits, meter=meter)
     namespace = run.namespace(variables)
     try:
         exec(compiled, namespace)
@@ -201,13 +245,20 @@ async def run_cell(code: str, context: CellContext) -> AsyncIterator[Dialog]:
     namespace = run.namespace(context.variables, cell=context)
     exec(compiled, namespace)  # only defines the cell function; none of its code runs yet
     body = namespace[CELL_FUNCTION]()
+    run.meter.start_slice()
     if not inspect.isasyncgen(body):
         await _step(run, body)
         return
     try:
+        run.meter.start_slice()
         while (item := await _step(run, anext(body))) is not _FINISHED:
-            if item is not None:  # a bare ``yield`` sends nothing
-                yield item
+            if item is None:  # a bare ``yield`` sends nothing and starts no new slice
+                continue
+            busy = run.meter.slice_seconds()
+            await run.dialogs.take()
+            yield item
+            await run.rest(busy)
+            run.meter.start_slice()
     finally:
         await _close(run, body)
 
@@ -222,8 +273,7 @@ def _discard(awaitable: Awaitable[Any]) -> None:
 
 
 async def _step(run: _Run, step: Awaitable[Any]) -> Any:
-    """Resume the cell until its next ``yield`` (or its end) within a fresh time slice."""
-    run.meter.start_slice()
+    """Resume the cell until its next ``yield`` or its end."""
     try:
         item = await step
     except StopAsyncIteration:

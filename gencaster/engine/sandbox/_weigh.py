@@ -15,6 +15,10 @@ from ._errors import Violation
 
 _CONTAINERS = (list, tuple, set, frozenset)
 _OPAQUE_WEIGHT = 40  # floats, dates, enums, None: their text is short
+_OPAQUE_COST = 2  # ... and comparing or hashing them is cheap
+_FLAT_FROM = 64
+_INTS = frozenset({int, bool})
+_STRS = frozenset({str})
 _TICK_EVERY = 1024
 
 
@@ -33,11 +37,35 @@ def weigh(value: object, limit: int, tick: Callable[[], bool], *, as_text: bool)
         visited += 1
         if visited % _TICK_EVERY == 0:
             tick()
-        total += _own_weight(item, as_text)
+        flat = _flat_weight(item, as_text, limit)
+        total += _own_weight(item, as_text) if flat is None else flat
         if total > limit:
             raise Violation(f"value too large to use here (over {limit})")
-        pending.extend(_children(item))
+        if flat is None:
+            pending.extend(_children(item))
     return total
+
+
+def _flat_weight(item: object, as_text: bool, limit: int) -> int | None:
+    """The weight of a list/tuple/set of plain ints or plain strs, summed in C code;
+    ``None`` for anything else (its items are then weighed one by one)."""
+    kind = type(item)
+    if kind not in _CONTAINERS or len(item) < _FLAT_FROM:  # type: ignore[arg-type]
+        return None
+    assert isinstance(item, list | tuple | set | frozenset)
+    kinds = set(map(type, item))
+    if kinds <= _INTS:
+        return 2 + 4 * len(item) + sum(map(int.bit_length, item)) // 3
+    if kinds == _STRS:
+        chars = sum(map(len, item))
+        if not as_text:
+            return 2 + 3 * len(item) + chars
+        least = 2 + 4 * len(item) + 2 * chars
+        if least > limit:  # too heavy already: spare looking at every character
+            return least
+        factor = 2 if all(map(str.isprintable, item)) else 10
+        return 2 + 4 * len(item) + factor * chars
+    return None
 
 
 def _own_weight(item: object, as_text: bool) -> int:
@@ -56,7 +84,7 @@ def _own_weight(item: object, as_text: bool) -> int:
         return item.bit_length() // 3 + 2
     if kind in _CONTAINERS or isinstance(item, Mapping):
         return 2 + 2 * len(item)  # type: ignore[arg-type]
-    return _OPAQUE_WEIGHT
+    return _OPAQUE_WEIGHT if as_text else _OPAQUE_COST
 
 
 def _children(item: object) -> list[object]:

@@ -7,17 +7,20 @@ step counter reaches, so these check their arguments first.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from ._errors import Violation
+from ._namespaces import VarsProxy
 
 if TYPE_CHECKING:
     from ._guards import Guards
 
 _MAX_STRFTIME_CHARS = 200
 _MAX_ROUND_DIGITS = 1000
+_MAX_ISINSTANCE_TYPES = 20
+_MAX_ZIPPED = 32
 _SAFE_KEYS = (len, abs, ord)
 
 
@@ -54,16 +57,53 @@ def builtin_guards(guards: Guards) -> dict[object, Callable[..., Any]]:
         iterable: Iterable[Any], /, *, key: Any = None, reverse: bool = False
     ) -> Any:
         check_key(key)
-        guards.operand(iterable)
-        return _new(guards, sorted(iterable, key=key, reverse=reverse))
+        items = guards.bounded(iterable)
+        guards.operand(items)
+        guards.meter.work(_sort_work(len(items)))
+        items.sort(key=key, reverse=reverse)
+        guards.meter.charge(len(items))
+        return items
 
     def extreme(function: Callable[..., Any]) -> Callable[..., Any]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             check_key(kwargs.get("key"))
-            guards.operand(args[0] if len(args) == 1 else args)
-            return function(*args, **kwargs)
+            items = guards.bounded(args[0]) if len(args) == 1 else list(args)
+            guards.operand(items)
+            return function(items, **kwargs)
 
         return guarded
+
+    def guarded_isinstance(value: Any, kinds: Any, /) -> bool:
+        if isinstance(kinds, tuple) and (
+            len(kinds) > _MAX_ISINSTANCE_TYPES or not all(isinstance(k, type) for k in kinds)
+        ):
+            raise Violation(
+                f"too many classes for isinstance() (a class or up to {_MAX_ISINSTANCE_TYPES})"
+            )
+        return isinstance(value, kinds)
+
+    def guarded_zip(*iterables: Any, strict: bool = False) -> Any:
+        if len(iterables) > _MAX_ZIPPED:
+            raise Violation(f"too many iterables for zip() (up to {_MAX_ZIPPED})")
+        return zip(*iterables, strict=strict)
+
+    def sequence(kind: type[list[Any]] | type[tuple[Any, ...]]) -> Callable[..., Any]:
+        def build(iterable: Iterable[Any] = (), /) -> Any:
+            items = guards.bounded(iterable)
+            guards.meter.charge(len(items))
+            return items if kind is list else tuple(items)
+
+        return build
+
+    def guarded_set(iterable: Iterable[Any] = (), /) -> set[Any]:
+        items = guards.bounded(iterable)
+        if not isinstance(iterable, set | frozenset):
+            guards.hashed_all(items)
+        guards.meter.charge(len(items))
+        return set(items)
+
+    def guarded_dict(*args: Any, **kwargs: Any) -> dict[Any, Any]:
+        return _dict_update(guards, {}, *args, **kwargs)
 
     def guarded_sum(iterable: Iterable[Any], /, start: Any = 0) -> Any:
         if not isinstance(start, int | float):
@@ -75,9 +115,6 @@ def builtin_guards(guards: Guards) -> dict[object, Callable[..., Any]]:
             raise ValueError(f"round() takes at most {_MAX_ROUND_DIGITS} digits")
         return round(number, ndigits)
 
-    def builder(kind: Callable[..., Any]) -> Callable[..., Any]:
-        return lambda *args, **kwargs: _new(guards, kind(*args, **kwargs))
-
     return {
         range: guarded_range,
         str: guarded_str,
@@ -87,10 +124,12 @@ def builtin_guards(guards: Guards) -> dict[object, Callable[..., Any]]:
         max: extreme(max),
         sum: guarded_sum,
         round: guarded_round,
-        list: builder(list),
-        tuple: builder(tuple),
-        set: builder(set),
-        dict: builder(dict),
+        list: sequence(list),
+        tuple: sequence(tuple),
+        set: guarded_set,
+        dict: guarded_dict,
+        isinstance: guarded_isinstance,
+        zip: guarded_zip,
     }
 
 
@@ -99,18 +138,152 @@ def method_wrapper(guards: Guards, obj: Any, name: str) -> Callable[..., Any] | 
     kind = type(obj)
     if kind is str:
         return _str_wrapper(guards, obj, name)
-    if kind is list and name in ("extend", "sort"):
-        return _list_extend(guards, obj) if name == "extend" else _list_sort(guards, obj)
+    if kind is list or kind is tuple:
+        return _sequence_wrapper(guards, obj, name)
+    if kind is dict:
+        return _dict_wrapper(guards, obj, name)
+    if kind is set or kind is frozenset:
+        return _set_wrapper(guards, obj, name)
+    if kind is VarsProxy and name in ("get", "pop", "setdefault"):
+        return _keyed(guards, getattr(obj, name))
     if kind in (dt.datetime, dt.date, dt.time) and name == "strftime":
         return _strftime(obj)
     return None
+
+
+def _sort_work(count: int) -> int:
+    return count * max(count.bit_length(), 1)
+
+
+def _keyed(guards: Guards, method: Callable[..., Any]) -> Callable[..., Any]:
+    """A method whose first argument is hashed (``d.get(key)``, ``s.add(item)``)."""
+
+    def call(key: Any, /, *args: Any) -> Any:
+        return method(guards.hashed(key), *args)
+
+    return call
+
+
+def _compared(guards: Guards, items: Any, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``items.count(x)``/``index``/``remove`` compare ``x`` with every item, in C code."""
+
+    def call(value: Any, /, *args: Any) -> Any:
+        guards.operand(items)
+        guards.operand(value)
+        return method(value, *args)
+
+    return call
+
+
+def _sequence_wrapper(guards: Guards, items: Any, name: str) -> Callable[..., Any] | None:
+    if name in ("count", "index", "remove"):
+        return _compared(guards, items, getattr(items, name))
+    if name == "extend":
+        return _list_extend(guards, items)
+    if name == "sort":
+        return _list_sort(guards, items)
+    if name in ("append", "insert"):
+        method = getattr(items, name)
+
+        def grow(*args: Any) -> None:
+            guards.grown(items, 1)
+            method(*args)
+
+        return grow
+    if name == "copy":
+        return lambda: _new(guards, items.copy())
+    return None
+
+
+def _dict_update(guards: Guards, target: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
+    """``dict(...)`` and ``d.update(...)``: new keys are counted and hashed before."""
+    if len(args) > 1:
+        raise TypeError(f"expected at most 1 argument, got {len(args)}")
+    pairs: list[Any] = []
+    if args and isinstance(args[0], Mapping):
+        keys = guards.bounded(args[0].keys())
+        pairs = [(key, args[0][key]) for key in keys]
+        if not isinstance(args[0], dict):
+            guards.hashed_all(keys)
+    elif args:
+        pairs = guards.bounded(args[0])
+        for pair in pairs:
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise TypeError("dict() takes pairs of key and value")
+        guards.hashed_all([pair[0] for pair in pairs])
+    guards.grown(target, len(pairs) + len(kwargs))
+    target.update(pairs, **kwargs)
+    return target
+
+
+def _dict_wrapper(guards: Guards, data: dict[Any, Any], name: str) -> Callable[..., Any] | None:
+    if name in ("get", "pop"):
+        return _keyed(guards, getattr(data, name))
+    if name == "setdefault":
+
+        def setdefault(key: Any, default: Any = None, /) -> Any:
+            if guards.hashed(key) not in data:
+                guards.grown(data, 1)
+            return data.setdefault(key, default)
+
+        return setdefault
+    if name == "update":
+        return lambda *args, **kwargs: _dict_update(guards, data, *args, **kwargs) and None
+    if name == "copy":
+        return lambda: _new(guards, data.copy())
+    return None
+
+
+_SET_GROWING = frozenset({"update", "union", "symmetric_difference", "symmetric_difference_update"})
+_SET_TAKING_ITERABLES = _SET_GROWING | frozenset(
+    {"intersection", "intersection_update", "difference", "difference_update", "issubset",
+     "issuperset", "isdisjoint"}
+)  # fmt: skip
+
+
+def _set_wrapper(guards: Guards, items: Any, name: str) -> Callable[..., Any] | None:
+    method = getattr(items, name)
+    if name in ("remove", "discard"):
+        return _keyed(guards, method)
+    if name == "add":
+
+        def add(item: Any, /) -> None:
+            if guards.hashed(item) not in items:
+                guards.grown(items, 1)
+            method(item)
+
+        return add
+    if name == "copy":
+        return lambda: _new(guards, items.copy())
+    if name not in _SET_TAKING_ITERABLES:
+        return None
+
+    def call(*others: Any) -> Any:
+        ready: list[Any] = []
+        room = guards.budget.max_size - (len(items) if name in _SET_GROWING else 0)
+        for other in others:
+            if isinstance(other, set | frozenset):
+                ready.append(other)  # hashes are stored: nothing is hashed again
+            else:
+                ready.append(guards.bounded(other, room if name in _SET_GROWING else None))
+                guards.hashed_all(ready[-1])
+            if name in _SET_GROWING:
+                room -= len(ready[-1])
+                guards.meter.check_size(guards.budget.max_size - room)
+            guards.meter.work(len(ready[-1]))
+        if name in _SET_GROWING:
+            guards.meter.charge(guards.budget.max_size - room - len(items))
+        guards.meter.work(len(items))
+        return method(*ready)
+
+    return call
 
 
 def _str_wrapper(guards: Guards, text: str, name: str) -> Callable[..., Any] | None:
     check = guards.meter.check_size
 
     def join(iterable: Iterable[Any], /) -> str:
-        items = list(iterable)
+        items = guards.bounded(iterable)
         pieces = sum(len(item) for item in items if isinstance(item, str))
         check(pieces + len(text) * max(len(items) - 1, 0))
         return _new(guards, text.join(items))
@@ -135,6 +308,16 @@ def _str_wrapper(guards: Guards, text: str, name: str) -> Callable[..., Any] | N
             check(len(text) + text.count("\t") * max(tabsize, 0))
         return _new(guards, text.expandtabs(tabsize))
 
+    def affix(method: Callable[..., bool]) -> Callable[..., bool]:
+        def guarded(affixes: Any, *args: Any) -> bool:
+            if isinstance(affixes, tuple):
+                guards.operand(affixes)  # each one is compared with the text
+            return method(affixes, *args)
+
+        return guarded
+
+    if name in ("startswith", "endswith"):
+        return affix(getattr(text, name))
     if name in ("ljust", "rjust", "center", "zfill"):
         return padded(getattr(text, name))
     return {"join": join, "replace": replace, "expandtabs": expandtabs}.get(name)
@@ -142,9 +325,8 @@ def _str_wrapper(guards: Guards, text: str, name: str) -> Callable[..., Any] | N
 
 def _list_extend(guards: Guards, items: list[Any]) -> Callable[[Iterable[Any]], None]:
     def extend(iterable: Iterable[Any], /) -> None:
-        more = list(iterable)
-        guards.meter.check_size(len(items) + len(more))
-        guards.meter.charge(len(more))
+        more = guards.bounded(iterable)
+        guards.grown(items, len(more))
         items.extend(more)
 
     return extend
@@ -154,6 +336,7 @@ def _list_sort(guards: Guards, items: list[Any]) -> Callable[..., None]:
     def sort(*, key: Any = None, reverse: bool = False) -> None:
         check_key(key)
         guards.operand(items)
+        guards.meter.work(_sort_work(len(items)))
         items.sort(key=key, reverse=reverse)
 
     return sort
