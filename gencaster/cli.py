@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import getpass
 import logging
 import sys
@@ -59,6 +60,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+BIND_ERRORS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 ACCESS_FIELDS = ("host", "request", "status", "byte", "duration")
 
 
@@ -82,6 +84,14 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
+class _SettingsErrorsOnce(logging.Filter):
+    """Drops Sanic's traceback of a start-up stopped by a setting; ``main`` prints one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, SettingsError)
+
+
 def _serving_app(settings: Settings) -> Any:
     """The app of a serving process; worker processes start with no logging set up."""
     from gencaster.app import create_app
@@ -90,10 +100,27 @@ def _serving_app(settings: Settings) -> Any:
     return create_app(settings)
 
 
+def check_speech(settings: Settings) -> None:
+    """The speech backend and its language, checked before anything listens."""
+    from gencaster.streaming.speech import EspeakBackend, SpeechError, create_speech_backend
+
+    try:
+        backend = create_speech_backend(settings.tts_backend, language=settings.tts_language)
+    except (SpeechError, ValueError) as exc:
+        raise SettingsError(f"GENCASTER_TTS_BACKEND={settings.tts_backend}: {exc}") from None
+    if isinstance(backend, EspeakBackend):
+        try:
+            backend.check_language()
+        except SpeechError as exc:
+            raise SettingsError(f"GENCASTER_TTS_LANGUAGE={settings.tts_language}: {exc}") from None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
+    check_speech(settings)
+    logging.getLogger("sanic.error").addFilter(_SettingsErrorsOnce())
     if args.migrate:
         asyncio.run(migrate_database(settings))
     loader = AppLoader(factory=partial(_serving_app, settings))
@@ -108,10 +135,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         debug=settings.debug,
         motd=False,
     )
-    if single:
-        Sanic.serve_single(primary=app)
-    else:
-        Sanic.serve(primary=app, app_loader=loader)
+    try:
+        if single:
+            Sanic.serve_single(primary=app)
+        else:
+            Sanic.serve(primary=app, app_loader=loader)
+    except OSError as exc:
+        if exc.errno not in BIND_ERRORS:
+            raise
+        raise SettingsError(
+            f"GENCASTER_PORT={settings.port}: cannot listen on {settings.host}:{settings.port} "
+            f"({exc.strerror}); free the port or choose another"
+        ) from None
     return 0
 
 
@@ -258,6 +293,7 @@ def cmd_osc(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     settings = settings.with_changes(osc_port=args.port or settings.osc_port or 7000)
+    check_speech(settings)
     asyncio.run(run_osc_process(settings))
     return 0
 
@@ -471,13 +507,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     args = build_parser().parse_args(argv)
+    handler: Command = args.handler
     try:
-        settings = _settings(args)
+        return handler(args, _settings(args))
     except SettingsError as exc:
+        # One line naming the setting: a traceback would bury the reason.
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
-    handler: Command = args.handler
-    return handler(args, settings)
 
 
 if __name__ == "__main__":

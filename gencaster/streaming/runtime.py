@@ -23,7 +23,7 @@ from gencaster.db import open_database
 from gencaster.distributor import GenCasterChannel
 from gencaster.engine.engine import EngineServices
 from gencaster.media import MediaStore
-from gencaster.settings import Settings
+from gencaster.settings import Settings, SettingsError
 from gencaster.stream_variables import StreamVariableService, VariableLimits
 from gencaster.streaming.assignment import StreamAssigner
 from gencaster.streaming.clean_slate import CleanSlate
@@ -37,6 +37,18 @@ from gencaster.streaming.tts import SpeechService, create_speech_service
 from models import Stream, StreamPoint
 
 logger = logging.getLogger(__name__)
+
+
+async def start_osc_server(server: OscServer, host: str, port: int) -> None:
+    """Start listening; a port that is taken stops the start-up, naming the setting."""
+    try:
+        await server.start()  # it logs where it listens
+    except OSError as exc:
+        reason = exc.strerror or (exc.__cause__ and getattr(exc.__cause__, "strerror", None))
+        raise SettingsError(
+            f"GENCASTER_OSC_PORT={port}: cannot receive UDP on {host}:{port} "
+            f"({reason or exc}); free the port or choose another"
+        ) from None
 
 
 def create_point_handler(
@@ -102,7 +114,7 @@ class StreamingRuntime:
                 speech=self.speech,
             )
             self.osc_server = OscServer(handler, host=settings.osc_host, port=settings.osc_port)
-            await self.osc_server.start()  # it logs where it listens
+            await start_osc_server(self.osc_server, settings.osc_host, settings.osc_port)
 
     def _engine_services(self) -> EngineServices:
         settings = self.settings
@@ -152,7 +164,7 @@ class OscRuntime:
             speech=create_speech_service(settings, self.media),
         )
         self.server = OscServer(handler, host=settings.osc_host, port=settings.osc_port or 7000)
-        await self.server.start()
+        await start_osc_server(self.server, settings.osc_host, settings.osc_port or 7000)
         return self.server
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 
+from ._base import SpeechError
 from ._libespeak import LIBRARY, VoiceChoice
 from ._ssml import check_ssml
 from ._wav import encode_wav
@@ -38,6 +39,11 @@ class EspeakBackend:
         if voices is not None:
             digest = hashlib.sha256(repr(sorted(self.voices.items())).encode()).hexdigest()
             self.name += f"-{digest[:8]}"
+
+    def check_language(self) -> None:
+        """Refuse, at start-up, a language eSpeak NG would only fail on at the first cell."""
+        if not LIBRARY.offers(self.language):
+            raise SpeechError(f"eSpeak NG has no language {self.language!r}")
 
     def synthesise(self, ssml: str, voice: str) -> bytes:
         check_ssml(ssml)

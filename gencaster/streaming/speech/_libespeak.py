@@ -131,6 +131,16 @@ class LibEspeak:
             self._select_voice(lib, voice)  # per call: SSML <voice> tags change the global voice
             return self._synth(lib, text), self._sample_rate
 
+    def offers(self, spec: str) -> bool:
+        """Whether eSpeak NG has a voice or language called ``spec``."""
+        with self._lock:
+            lib = self._initialised()
+            try:
+                self._select_voice(lib, VoiceChoice(spec, 0))
+            except SpeechError:
+                return False
+            return True
+
     def _initialised(self) -> ctypes.CDLL:
         if self._lib is None:
             lib, self._sample_rate = _load()
