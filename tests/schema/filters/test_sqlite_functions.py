@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from tortoise.context import TortoiseContext
 
-from gencaster.schema.filters import install_sqlite_functions, register_sqlite_functions
+from gencaster.sqlite import install_sqlite_functions, register_sqlite_functions
 from tests.schema.filters.filter_models import FilterItem
 from tests.schema.filters.support import on_db_loop
 
