@@ -26,11 +26,11 @@ from ._wrappers import builtin_guards, method_wrapper
 
 SIZED = (str, bytes, list, tuple, dict, set, frozenset)
 _SEQUENCES = (str, bytes, list, tuple)
-_WEIGHED = (list, tuple, dict, set, frozenset, VarsProxy)
+_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_WEIGHED = (list, tuple, dict, set, frozenset, VarsProxy, *_VIEWS)
 # Tuples hash every item on every hash; a frozenset once. Both are weighed first.
 _DEEP_HASH = (tuple, frozenset)
 _DEEP_HASH_TYPES = frozenset(_DEEP_HASH)
-_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
 _HASHED_CONTAINERS = (dict, set, frozenset, VarsProxy, *_VIEWS)
 _SET_OPERATORS = frozenset("|&^-")
 _ELEMENT_WISE = (list, tuple, dict, set, frozenset, range, *_VIEWS)

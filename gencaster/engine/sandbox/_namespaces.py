@@ -18,6 +18,8 @@ from ._budget import Budget
 from ._errors import Violation, one_line
 
 MAX_KEY_CHARS = 255
+MAX_VARIABLES = 1000
+MAX_RANDOM_ITEMS = 10_000
 _MAX_STRFTIME_CHARS = 200
 _MAX_PRINT_CHARS = 4000
 _VALUE_TYPES = (str, int, float, bool)
@@ -71,6 +73,8 @@ class VarsProxy(MutableMapping[str, Any]):
             raise Violation(f"vars value too large ({len(value)} > {self._budget.max_size})")
         if type(value) is int and value.bit_length() > self._budget.max_int_bits:
             raise Violation("vars value too large")
+        if key not in self._data and len(self._data) >= MAX_VARIABLES:
+            raise Violation(f"too many vars (at most {MAX_VARIABLES})")
         self._data[key] = value
 
     def __delitem__(self, key: str) -> None:
@@ -114,17 +118,24 @@ def random_namespace(budget: Budget, rng: _random.Random) -> Namespace:
     so a seeded walk is repeatable."""
     _rng = rng
 
+    # These loop in Python code the step counter does not reach: keep each call short.
     def choices(population: Sequence[Any], weights: Any = None, *, k: int = 1) -> list[Any]:
-        if not isinstance(k, int) or k > budget.max_size:
-            raise Violation(f"random.choices k must be an int up to {budget.max_size}")
+        if not isinstance(k, int) or k > MAX_RANDOM_ITEMS:
+            raise Violation(f"too many items for random.choices (k up to {MAX_RANDOM_ITEMS})")
+        if weights is not None and len(population) > MAX_RANDOM_ITEMS:
+            raise Violation(f"too many weights for random.choices (up to {MAX_RANDOM_ITEMS})")
         return _rng.choices(population, weights, k=k)
 
     def sample(population: Sequence[Any], k: int) -> list[Any]:
+        if not isinstance(k, int) or k > MAX_RANDOM_ITEMS:
+            raise Violation(f"too many items for random.sample (k up to {MAX_RANDOM_ITEMS})")
         return _rng.sample(population, k)
 
     def shuffle(items: list[Any]) -> None:
         if not isinstance(items, list):
             raise TypeError("random.shuffle takes a list")
+        if len(items) > MAX_RANDOM_ITEMS:
+            raise Violation(f"too many items for random.shuffle (up to {MAX_RANDOM_ITEMS})")
         _rng.shuffle(items)
 
     members: dict[str, object] = {

@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 
 from ._errors import Violation
 
-_CONTAINERS = (list, tuple, set, frozenset)
+# Dict views compare and hash what they show (``d.items() == e.items()`` hashes pairs).
+_CONTAINERS = (list, tuple, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
+_FLAT_KINDS = (list, tuple, set, frozenset)
 _OPAQUE_WEIGHT = 40  # floats, dates, enums, None: their text is short
 _OPAQUE_COST = 2  # ... and comparing or hashing them is cheap
 _FLAT_FROM = 64
@@ -50,7 +52,7 @@ def _flat_weight(item: object, as_text: bool, limit: int) -> int | None:
     """The weight of a list/tuple/set of plain ints or plain strs, summed in C code;
     ``None`` for anything else (its items are then weighed one by one)."""
     kind = type(item)
-    if kind not in _CONTAINERS or len(item) < _FLAT_FROM:  # type: ignore[arg-type]
+    if kind not in _FLAT_KINDS or len(item) < _FLAT_FROM:  # type: ignore[arg-type]
         return None
     assert isinstance(item, list | tuple | set | frozenset)
     kinds = set(map(type, item))

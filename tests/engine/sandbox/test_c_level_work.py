@@ -53,6 +53,10 @@ HEAVY = {
     "startswith": "x = 'abc'.startswith(('x' * 100000,) * 100000)",
     "isinstance": "x = isinstance(1, ((str,) * 100000,) * 100000)",
     "zip": "x = list(zip(*[list(range(1000))] * 1000))",
+    "dict views": "x = {1: (t,) * 10000}.items() == {1: (u,) * 10000}.items()",
+    "dict view operators": "x = {1: 1}.keys() | [(t,) * 10000]",
+    "random.shuffle": "x = list(range(10**5))\nrandom.shuffle(x)",
+    "random.sample": "x = random.sample(range(10**5), 10**5)",
 }
 CHUNK = "range(i * 10**5, (i + 1) * 10**5)"
 # Each built a value far over the size limit (100,000 items) inside C code.
@@ -77,6 +81,7 @@ GROWING = {
     "dict keys": "d = {}\nfor i in range(10**6):\n    d[i] = i",
     "set.add": "s = set()\nfor i in range(10**6):\n    s.add(i)",
     "setdefault": "d = {}\nfor i in range(10**6):\n    d.setdefault(i, 0)",
+    "vars": "vars.update({str(i): i for i in range(2000)})",
 }
 
 

@@ -89,5 +89,6 @@ async def test_waiting_after_the_cancellation_ends_at_once() -> None:
         "    vars['cleanup'] = 'finished'"
     )
     outcome = await cancel_while_running(code)
-    assert outcome.variables == {"cleanup": "started"}
+    # The cancellation lands in the sleep (the cleanup starts) or just before it.
+    assert outcome.variables.get("cleanup", "started") == "started"
     assert outcome.waits == []
