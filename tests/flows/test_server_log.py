@@ -8,7 +8,6 @@ so an error page written onto a closed socket would show as ``GET ws://… 500``
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.support.builders import add_cells, add_graph
 from tests.support.graphql import GraphQLClient
+from tests.support.logs import log_problems
 from tests.support.osc import fake_points
 from tests.support.processes import (
     STAFF_PASSWORD,
@@ -29,14 +29,8 @@ from tests.support.ws import graphql_socket
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-LINE = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) (?P<name>[\w.]+): (?P<message>.*)$"
-)
 STREAM_INFO = """subscription($g: UUID!) { streamInfo(graphUuid: $g) { __typename } }"""
 STREAM_POINTS = "{ streamPoints { port } }"
-# In debug mode asyncio reports callbacks slower than 0.1 s; on a busy machine that is
-# the machine, not the server (and production runs without debug).
-SLOW_CALLBACK = re.compile(r"^Executing <.*> took \d+\.\d+ seconds$")
 
 
 async def _close_sockets_every_way(ws_url: str, cookies: dict[str, str]) -> None:
@@ -74,27 +68,6 @@ async def _walk_to_the_end(staff: GraphQLClient, ws_url: str, osc_port: int) -> 
                 kind = payload["data"]["streamInfo"]["__typename"]
 
 
-def _problems(log: str) -> list[str]:
-    problems = []
-    seen: set[str] = set()
-    for line in log.splitlines():
-        match = LINE.match(line)
-        if match is None:
-            if line.strip():  # a second handler, a traceback or a bare print
-                problems.append(f"not one log record per line: {line}")
-            continue
-        level, message = match["level"], match["message"]
-        if level in ("WARNING", "ERROR", "CRITICAL") and not SLOW_CALLBACK.match(message):
-            problems.append(line)
-        if " 500 " in message or "was destroyed but it is pending" in message:
-            problems.append(line)
-        stamp_and_text = f"{line[:23]} {message}"
-        if message and stamp_and_text in seen:
-            problems.append(f"twice: {line}")
-        seen.add(stamp_and_text)
-    return problems
-
-
 async def test_closed_sockets_and_a_story_end_leave_a_clean_log(tmp_path: Path):
     osc_port = free_port(socket.SOCK_DGRAM)
     env = server_env(str(tmp_path), debug="true", osc_port=str(osc_port), osc_host="127.0.0.1")
@@ -107,4 +80,4 @@ async def test_closed_sockets_and_a_story_end_leave_a_clean_log(tmp_path: Path):
         await _walk_to_the_end(staff, server.ws_url, osc_port)
     log = output.read_text(errors="replace")
     assert "Worker ready" in log and "Dead end" in log, log[-3000:]
-    assert _problems(log) == [], log[-6000:]
+    assert log_problems(log) == [], log[-6000:]

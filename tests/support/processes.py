@@ -75,12 +75,13 @@ async def server_process(
     args: Sequence[str] = ("serve",),
     *,
     output: Path | None = None,
+    port: int | None = None,
 ) -> AsyncIterator[ServerProcess]:
-    """``python -m module args`` with its own free port, stopped with SIGTERM afterwards.
+    """``python -m module args`` on ``port`` (or a free one), stopped with SIGTERM afterwards.
 
     ``output`` receives what the process writes (standard output and error, its log).
     """
-    port = free_port()
+    port = port or free_port()
     env = {**env, "GENCASTER_PORT": str(port)}
     sink = output.open("wb") if output is not None else subprocess.DEVNULL
     process = subprocess.Popen(  # noqa: ASYNC220 - started once, before the test's work
