@@ -32,7 +32,9 @@ from gencaster.transport.http import LiveRequests, graphql_view, origin_allowed
 from gencaster.transport.limits import CostBudget, QueryLimits
 from gencaster.transport.media import register_media
 from gencaster.transport.multipart import MultipartParser
-from gencaster.transport.websocket import register_websocket
+from gencaster.transport.routes import add_graphql_route
+from gencaster.transport.websocket import GraphQLWebSocketEndpoint
+from gencaster.transport.ws.operation import SocketSettings
 from gencaster.transport.ws.shared import SharedFeeds
 
 logger = logging.getLogger(__name__)
@@ -98,18 +100,6 @@ def _configure_cors(app: Sanic, settings: Settings) -> None:
             "HEALTH": False,
         },
     )
-
-
-def _stream_request_bodies(app: Sanic, route_name: str) -> None:
-    """Hand the route's body to its handler unread (Sanic's ``stream=True``).
-
-    The GraphQL view then reads JSON itself and writes uploads to disk as they arrive,
-    instead of Sanic holding a whole upload in memory first.
-    """
-    for route in app.router.routes:
-        if route.name == f"{app.name}.{route_name}":
-            route.handler.is_stream = True
-            route.extra.stream = True
 
 
 def query_limits(settings: Settings) -> QueryLimits:
@@ -191,25 +181,23 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app.register_listener(open_resources, "before_server_start")
     app.register_listener(close_resources, "after_server_stop")
     on_connect, context_factory = websocket_hooks(app)
-    # One route serves both: Sanic allows one handler per path and method, and a
-    # WebSocket upgrade is a GET.
-    register_websocket(
-        app,
-        "/graphql",
-        schema=schema,
-        context_factory=context_factory,
-        on_connect=on_connect,
+    websocket = GraphQLWebSocketEndpoint(
+        settings=SocketSettings(
+            schema=schema,
+            context_factory=context_factory,
+            on_connect=on_connect,
+            max_operations=settings.ws_max_operations,
+            limits=app.ctx.query_limits,
+            shared=SharedFeeds(SHAREABLE_SUBSCRIPTIONS),
+            access_key=lambda context: context.is_staff,
+        ),
         check_origin=origin_allowed,
-        http_handler=graphql_view,
-        name="graphql",
-        shared=SharedFeeds(SHAREABLE_SUBSCRIPTIONS),
-        access_key=lambda context: context.is_staff,
-        max_operations=settings.ws_max_operations,
         init_timeout=settings.ws_init_timeout_s,
-        limits=app.ctx.query_limits,
         budget=app.ctx.connection_budget,
     )
-    _stream_request_bodies(app, "graphql")
+    add_graphql_route(
+        app, "/graphql", websocket=websocket, http_handler=graphql_view, name="graphql"
+    )
     app.ctx.multipart_parser = MultipartParser(
         spool_dir=settings.media_root / SPOOL_DIR, max_file_bytes=settings.max_upload_bytes
     )

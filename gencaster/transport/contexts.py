@@ -22,7 +22,7 @@ INIT_TOKEN_KEY = "sessionToken"
 
 
 def websocket_hooks(app: Sanic) -> tuple[Any, Any]:
-    """``(on_connect, context_factory)`` for ``register_websocket``."""
+    """``(on_connect, context_factory)`` for the WebSocket endpoint."""
 
     async def on_connect(info: ConnectionInfo) -> bool:
         token = info.cookies.get(SESSION_COOKIE)

@@ -1,10 +1,8 @@
 """GraphQL over WebSocket for Sanic: the only part of the WS transport that imports Sanic.
 
-Sanic's router keeps one handler per path and method, and a WebSocket upgrade is a
-GET, so the upgrade cannot have a route of its own beside ``GET /graphql``. Instead
-``register_websocket`` adds one route for the path that sends upgrade requests to the
-WebSocket endpoint and every other request to the HTTP handler. The endpoint picks
-the subprotocol at the handshake and hands the socket to exactly one handler.
+``GraphQLWebSocketEndpoint`` serves the upgrade requests that the one ``/graphql``
+route (``gencaster.transport.routes``) hands it: it picks the subprotocol at the
+handshake and hands the socket to exactly one handler.
 """
 
 from __future__ import annotations
@@ -13,12 +11,10 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import suppress
-from inspect import isawaitable
 from typing import Any
 
-import graphene
 from sanic import Request, Sanic
 from sanic.exceptions import ServerError, WebsocketClosed
 from sanic.response import HTTPResponse, text
@@ -26,14 +22,14 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
 from gencaster.tasks import TaskSet
-from gencaster.transport.limits import CostBudget, QueryLimits
+from gencaster.transport.limits import CostBudget
 from gencaster.transport.ws import graphql_transport_ws, graphql_ws
 from gencaster.transport.ws.adapter import ConnectionInfo, InvalidFrame, SocketClosed
 from gencaster.transport.ws.closecodes import CloseCode
 from gencaster.transport.ws.graphql_transport_ws import GraphQLTransportWSHandler
 from gencaster.transport.ws.graphql_ws import GraphQLWSHandler
-from gencaster.transport.ws.operation import ContextFactory, OnConnect, SocketSettings
-from gencaster.transport.ws.shared import SharedFeeds, encode_message
+from gencaster.transport.ws.operation import SocketSettings
+from gencaster.transport.ws.shared import encode_message
 
 logger = logging.getLogger(__name__)
 
@@ -264,65 +260,3 @@ class GraphQLWebSocketEndpoint:
             await handler.handle()
         finally:
             self._handlers.discard(handler)
-
-
-def register_websocket(
-    app: Sanic,
-    path: str,
-    *,
-    schema: graphene.Schema,
-    context_factory: ContextFactory,
-    on_connect: OnConnect,
-    check_origin: OriginCheck,
-    keepalive_interval: float | None = 12.0,
-    init_timeout: float = 3.0,
-    max_operations: int = 100,
-    limits: QueryLimits | None = None,
-    budget: Callable[[], CostBudget] | None = None,
-    http_handler: Callable[..., Any] | None = None,
-    http_methods: Sequence[str] = ("GET", "POST"),
-    name: str | None = None,
-    shared: SharedFeeds | None = None,
-    access_key: Callable[[Any], Hashable] = lambda context: None,
-) -> GraphQLWebSocketEndpoint:
-    """Serve GraphQL over WebSocket on ``path``, and ``http_handler`` on the same path.
-
-    This registers the path's only route: pass the HTTP view here instead of calling
-    ``app.add_route`` for the same path. Without ``http_handler`` a plain request gets
-    426 Upgrade Required. The endpoint's sockets are closed at ``before_server_stop``;
-    the endpoint is also kept as ``app.ctx.graphql_websocket``.
-    """
-    settings = SocketSettings(
-        schema=schema,
-        context_factory=context_factory,
-        on_connect=on_connect,
-        max_operations=max_operations,
-        limits=limits or QueryLimits(),
-        shared=shared,
-        access_key=access_key,
-    )
-    endpoint = GraphQLWebSocketEndpoint(
-        settings=settings,
-        check_origin=check_origin,
-        keepalive_interval=keepalive_interval,
-        init_timeout=init_timeout,
-        budget=budget,
-    )
-
-    async def graphql_route(request: Request, *args: Any, **kwargs: Any) -> Any:
-        if is_websocket_upgrade(request):
-            return await endpoint.serve(request)
-        if http_handler is None:
-            return text("Upgrade Required", status=426, headers={"Upgrade": "websocket"})
-        response = http_handler(request, *args, **kwargs)
-        return await response if isawaitable(response) else response
-
-    # Sanic's own marker for websocket routes: it lets the handler return None once
-    # the socket has been upgraded, instead of failing with "Invalid response type".
-    graphql_route.is_websocket = True  # type: ignore[attr-defined]
-    app.enable_websocket()
-    methods = list(http_methods) if http_handler is not None else ["GET"]
-    app.add_route(graphql_route, path, methods=methods, name=name)
-    app.register_listener(endpoint.shutdown, "before_server_stop")
-    app.ctx.graphql_websocket = endpoint  # live counts for tests and diagnostics
-    return endpoint

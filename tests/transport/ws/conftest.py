@@ -16,8 +16,10 @@ from sanic.response import json as json_response
 from websockets.asyncio.client import connect
 
 from gencaster.errors import NotFound
-from gencaster.transport.websocket import GraphQLWebSocketEndpoint, register_websocket
+from gencaster.transport.routes import add_graphql_route
+from gencaster.transport.websocket import GraphQLWebSocketEndpoint
 from gencaster.transport.ws.adapter import ConnectionInfo
+from gencaster.transport.ws.operation import SocketSettings
 from gencaster.transport.ws.registry import OperationScope
 from tests.support.server import serving
 from tests.support.ws import JsonSocket
@@ -161,15 +163,18 @@ def _build_app(recorder: Recorder, options: dict[str, Any]) -> tuple[Sanic, Any]
     def check_origin(request: Request) -> bool:
         return request.headers.get("origin", "http://allowed.test") == "http://allowed.test"
 
-    kwargs: dict[str, Any] = {
-        "schema": SCHEMA,
-        "context_factory": context_factory,
-        "on_connect": on_connect,
-        "check_origin": check_origin,
-        "http_handler": _http_view,
-        **options,
+    http_handler = options.pop("http_handler", _http_view)
+    endpoint_options = {
+        key: options.pop(key) for key in ("keepalive_interval", "init_timeout") if key in options
     }
-    endpoint = register_websocket(app, "/graphql", **kwargs)
+    endpoint = GraphQLWebSocketEndpoint(
+        settings=SocketSettings(
+            schema=SCHEMA, context_factory=context_factory, on_connect=on_connect, **options
+        ),
+        check_origin=check_origin,
+        **endpoint_options,
+    )
+    add_graphql_route(app, "/graphql", websocket=endpoint, http_handler=http_handler)
     return app, endpoint
 
 
