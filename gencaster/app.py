@@ -173,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
             variables=streaming.variables,
             listening=streaming.listening,
         )
+        resources.callback(app.ctx.services.logins.hashing.close)
 
     async def close_resources(app: Sanic) -> None:
         # Sockets were closed at before_server_stop, so listeners have left by now.

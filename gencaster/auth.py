@@ -1,8 +1,11 @@
 """Users, password hashing, server-side sessions and the staff rule.
 
-Passwords are hashed with Argon2 (slow and salted by design, so hashing runs in a
-thread). A session id is a random token sent only in an HttpOnly cookie; the
-database stores an HMAC of it, so reading the table opens no session.
+Passwords are hashed with Argon2 (slow, salted and memory-hard by design), so hashing
+runs on a small thread pool of its own: a flood of logins then queues for those few
+threads instead of taking the default pool that file reads and speech use, and at
+most that many hashes hold Argon2's memory at once. A session id is a random token
+sent only in an HttpOnly cookie; the database stores an HMAC of it, so reading the
+table opens no session.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,26 +23,63 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.exceptions import IntegrityError
 
 from gencaster.errors import Conflict
+from gencaster.throttle import FailureThrottle
 from models import Session, User
 
 SESSION_COOKIE = "gencaster_session"
+# An address may fail this many times as often as one user name before it waits.
+ADDRESS_FACTOR = 4
+MAX_NAME_KEY = 256
 _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown user as slow as a real one.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+class PasswordHashing:
+    """Hashes and verifies passwords on ``threads`` threads of its own."""
+
+    def __init__(self, threads: int = 2) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="password")
+
+    async def hash(self, password: str) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _hasher.hash, password)
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _verify, password_hash, password)
+
+    def close(self) -> None:
+        """Stop the threads; hashes already started finish, queued ones are dropped."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-async def verify_password(password_hash: str, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return _hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
-    return await asyncio.to_thread(verify)
+
+_default_hashing: PasswordHashing | None = None
+
+
+def default_hashing() -> PasswordHashing:
+    """The pool of scripts and tests that build no ``Services``; made on first use."""
+    global _default_hashing
+    if _default_hashing is None:
+        _default_hashing = PasswordHashing()
+    return _default_hashing
+
+
+async def hash_password(password: str, hashing: PasswordHashing | None = None) -> str:
+    return await (hashing or default_hashing()).hash(password)
+
+
+async def verify_password(
+    password_hash: str, password: str, hashing: PasswordHashing | None = None
+) -> bool:
+    return await (hashing or default_hashing()).verify(password_hash, password)
 
 
 async def create_user(
@@ -69,15 +110,59 @@ async def create_user(
         raise Conflict(f"A user named {username!r} exists already") from exc
 
 
-async def authenticate(username: str, password: str) -> User | None:
+async def authenticate(
+    username: str, password: str, hashing: PasswordHashing | None = None
+) -> User | None:
     """The active user with these credentials, or ``None``."""
     user = await User.get_or_none(username=username)
     if user is None:
-        await verify_password(_DUMMY_HASH, password)
+        await verify_password(_DUMMY_HASH, password, hashing)
         return None
-    if not await verify_password(user.password_hash, password) or not user.is_active:
+    if not await verify_password(user.password_hash, password, hashing) or not user.is_active:
         return None
     return user
+
+
+@dataclass
+class LoginGuard:
+    """Throttles failed logins per user name and per client address, then checks them.
+
+    An address may fail more often than a name before it waits: several people may
+    share one address (a venue's network, a proxy).
+    """
+
+    names: FailureThrottle
+    addresses: FailureThrottle
+    hashing: PasswordHashing
+
+    @classmethod
+    def create(cls, *, free: int, max_delay: float, threads: int) -> LoginGuard:
+        return cls(
+            names=FailureThrottle(free=free, max_delay=max_delay),
+            addresses=FailureThrottle(free=ADDRESS_FACTOR * free, max_delay=max_delay),
+            hashing=PasswordHashing(threads),
+        )
+
+    async def login(self, username: str, password: str, address: str) -> User | None:
+        """The user, ``None`` for wrong credentials, or ``TooManyAttempts`` (nothing hashed)."""
+        name = username.casefold()[:MAX_NAME_KEY]
+        self.names.check([name])
+        self.addresses.check([address])
+        self.names.started([name])
+        self.addresses.started([address])
+        try:
+            user = await authenticate(username, password, self.hashing)
+        except BaseException:
+            self.names.succeeded([name], forget=False)
+            self.addresses.succeeded([address], forget=False)
+            raise
+        if user is None:
+            self.names.failed([name])
+            self.addresses.failed([address])
+        else:
+            self.names.succeeded([name])
+            self.addresses.succeeded([address], forget=False)
+        return user
 
 
 @dataclass(frozen=True)

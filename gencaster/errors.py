@@ -24,6 +24,11 @@ class GencasterError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        """What clients see in ``extensions`` besides ``code``."""
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 

@@ -15,7 +15,7 @@ from typing import Protocol
 from uuid import UUID
 
 from gencaster.audio import AudioLibrary
-from gencaster.auth import SessionStore
+from gencaster.auth import LoginGuard, SessionStore
 from gencaster.broker import Broker
 from gencaster.distributor import GenCasterChannel
 from gencaster.media import MediaStore
@@ -42,6 +42,7 @@ class Services:
     audio: AudioLibrary
     variables: StreamVariableService
     listening: Listening
+    logins: LoginGuard
 
 
 def create_services(
@@ -65,4 +66,9 @@ def create_services(
         audio=AudioLibrary(media=media, channel=channel),
         variables=variables,
         listening=listening,
+        logins=LoginGuard.create(
+            free=settings.login_free_failures,
+            max_delay=settings.login_max_delay_s,
+            threads=settings.password_hash_threads,
+        ),
     )

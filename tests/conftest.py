@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -85,3 +87,20 @@ async def staff(server: RunningServer, unique: str) -> AsyncIterator[GraphQLClie
         result = await client.login(username, STAFF_PASSWORD)
         assert result["__typename"] == "User", result
         yield client
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def server_with(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
+    """Start one SQLite server with changed settings (at most one per test).
+
+    The ORM is process-wide, so a module that uses this must not also use ``server``.
+    """
+    async with AsyncExitStack() as stack:
+
+        async def start(**changes: Any) -> RunningServer:
+            url = await stack.enter_async_context(database("sqlite", tmp_path))
+            settings = make_settings(tmp_path, url, **changes)
+            await migrate_database(settings)
+            return await stack.enter_async_context(running_server(settings))
+
+        yield start

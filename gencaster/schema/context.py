@@ -125,6 +125,8 @@ class GraphQLContext:
     user: User | None = None
     session_token: str | None = None
     transport: str = "http"
+    # The caller's address (forwarded by trusted proxies), for throttling failed logins.
+    client_address: str = ""
     loaders: Loaders = field(default_factory=Loaders)
     # Set by authLogin/authLogout; the HTTP transport turns them into Set-Cookie.
     new_session_token: str | None = None

@@ -8,7 +8,6 @@ from uuid import UUID as PyUUID
 import graphene
 from graphene import Boolean, Field, List, NonNull, String
 
-from gencaster import auth
 from gencaster.audio import InvalidAudio
 from gencaster.engine.sandbox import InvalidPythonCode
 from gencaster.schema import inputs, types
@@ -101,10 +100,11 @@ class Mutation(graphene.ObjectType):
     async def resolve_auth_login(
         root: Any, info: graphene.ResolveInfo, username: str, password: str
     ) -> Any:
-        user = await auth.authenticate(username, password)
+        context = context_of(info)
+        logins = context.services.logins
+        user = await logins.login(username, password, context.client_address)
         if user is None:
             return types.LoginError(error_message="Wrong credentials")
-        context = context_of(info)
         await context.services.sessions.end(context.session_token)
         context.new_session_token = await context.services.sessions.start(user)
         context.user = user

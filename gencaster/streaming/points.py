@@ -24,6 +24,7 @@ from gencaster.streaming.logs import StreamLogWriter, ThrottledLog
 from gencaster.streaming.osc import Acknowledgement, Beacon, RemoteAction, password_matches
 from gencaster.streaming.osc.messages import PROTOCOL_VERSION
 from gencaster.supercollider import async_playback
+from gencaster.throttle import FailureThrottle
 from models import AudioFile, LogLevel, Stream, StreamPoint
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class StreamPointHandler:
         beacon_window_s: float,
         speak: Speak | None = None,
         play: Play | None = None,
+        password_failures: FailureThrottle | None = None,
     ) -> None:
         self._dispatcher = dispatcher
         self._channel = channel
@@ -74,6 +76,8 @@ class StreamPointHandler:
         self._beacon_window_s = beacon_window_s
         self._speak = speak
         self._play = play
+        # Wrong passwords slow their sender down, as failed logins do.
+        self._password_failures = password_failures or FailureThrottle(free=5, max_delay=300.0)
         self._rejections = ThrottledLog(logger, "rejected remote actions")
         self._bad_rooms = ThrottledLog(logger, "beacons with oversized rooms")
 
@@ -130,7 +134,15 @@ class StreamPointHandler:
                 logging.WARNING, "Rejected a remote action from %s: unknown protocol version", host
             )
             return
+        if self._password_failures.retry_after([host]):
+            self._rejections.log(
+                logging.WARNING,
+                "Ignored a remote action from %s: too many wrong passwords, it must wait",
+                host,
+            )
+            return
         if not password_matches(action.password, self._osc_password):
+            self._password_failures.failed([host])
             self._rejections.log(
                 logging.WARNING,
                 "Rejected a remote %s action from %s: wrong password",
@@ -138,6 +150,7 @@ class StreamPointHandler:
                 host,
             )
             return
+        self._password_failures.succeeded([host])
         points = await self._targets(action.target)
         if not points:
             logger.info("Remote %s action from %s: no live target", action.action, host)

@@ -34,6 +34,7 @@ from gencaster.streaming.osc import OscClient, OscServer
 from gencaster.streaming.points import StreamPointHandler, buffer_player
 from gencaster.streaming.processes import ProcessRegistry
 from gencaster.streaming.tts import SpeechService, create_speech_service
+from gencaster.throttle import FailureThrottle
 from models import Stream, StreamPoint
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ def create_point_handler(
         beacon_window_s=settings.beacon_window_s,
         speak=speech.speak,
         play=buffer_player(dispatcher, media),
+        password_failures=FailureThrottle(
+            free=settings.login_free_failures,
+            max_delay=settings.login_max_delay_s,
+        ),
     )
 
 

@@ -39,6 +39,7 @@ def websocket_hooks(app: Sanic) -> tuple[Any, Any]:
             user=await app.ctx.services.sessions.user_for(token),
             session_token=token,
             transport="websocket",
+            client_address=info.client_address,
             operation=scope,
             on_session_change=lambda new_token: info.state.update(token=new_token),
         )

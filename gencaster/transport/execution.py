@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from graphql import (
 from graphql.pyutils import is_awaitable
 
 from gencaster.errors import GencasterError
-from gencaster.transport.limits import CostBudget, QueryLimits, limits_rule
+from gencaster.transport.limits import CostBudget, QueryLimits, check_limits
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +68,13 @@ def _admit(
 ) -> ExecutionResult | None:
     """Refuse a document past ``limits`` or ``budget`` before anything else runs on it.
 
-    The limits run alone first: the standard rules are not all linear in the size of a
+    The limits come first: the standard rules are not all linear in the size of a
     document, and a refused document should cost no more than measuring it.
     """
-    costs: dict[str | None, int] = {}
-    rule = limits_rule(limits, request.variables, costs)
-    errors = validate(schema.graphql_schema, document, [rule], max_errors=10)
+    errors, costs = check_limits(schema.graphql_schema, document, limits, request.variables)
     if errors:
         return ExecutionResult(data=None, errors=errors)
-    errors = validate(schema.graphql_schema, document)
+    errors = _validation_errors(schema, request.query, document)
     if errors:
         return ExecutionResult(data=None, errors=errors)
     if budget is not None:
@@ -84,6 +83,29 @@ def _admit(
         if wait:
             return over_budget(wait)
     return None
+
+
+# The apps send the same few documents again and again, and validating one costs
+# more than running most of them; the schema is fixed, so its verdict is kept.
+_VALIDATED: OrderedDict[tuple[int, str], list[GraphQLError]] = OrderedDict()
+_VALIDATED_SIZE = 512
+_VALIDATED_MAX_QUERY = 20_000
+
+
+def _validation_errors(
+    schema: graphene.Schema, query: str, document: DocumentNode
+) -> list[GraphQLError]:
+    key = (id(schema.graphql_schema), query)
+    cached = _VALIDATED.get(key)
+    if cached is not None:
+        _VALIDATED.move_to_end(key)
+        return cached
+    errors = validate(schema.graphql_schema, document)
+    if len(query) <= _VALIDATED_MAX_QUERY:
+        _VALIDATED[key] = errors
+        while len(_VALIDATED) > _VALIDATED_SIZE:
+            _VALIDATED.popitem(last=False)
+    return errors
 
 
 def prepare_request(
@@ -180,7 +202,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         ]
     if error.path is not None:
         formatted["path"] = list(error.path)
-    formatted["extensions"] = {**(error.extensions or {}), "code": code}
+    original = error.original_error
+    extra = original.extensions if isinstance(original, GencasterError) else {}
+    formatted["extensions"] = {**(error.extensions or {}), **extra, "code": code}
     return formatted
 
 

@@ -95,7 +95,13 @@ async def build_context(request: Request) -> GraphQLContext:
     services = request.app.ctx.services
     token = request.cookies.get(SESSION_COOKIE)
     user = await services.sessions.user_for(token)
-    return GraphQLContext(services=services, user=user, session_token=token, transport="http")
+    return GraphQLContext(
+        services=services,
+        user=user,
+        session_token=token,
+        transport="http",
+        client_address=request.remote_addr or request.ip,
+    )
 
 
 async def _request_body(request: Request, limit: int) -> bytes:

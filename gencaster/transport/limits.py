@@ -50,7 +50,14 @@ from graphql import (
 )
 from graphql.type import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
-__all__ = ["CostBudget", "Measure", "QueryLimits", "limits_rule", "measure_operation"]
+__all__ = [
+    "CostBudget",
+    "Measure",
+    "QueryLimits",
+    "check_limits",
+    "limits_rule",
+    "measure_operation",
+]
 
 # Introspection reads the schema in memory; a field there costs a fraction of one that
 # may read the database.
@@ -321,24 +328,42 @@ def limits_rule(
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
 
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> bool:
-            schema = self.context.schema
-            if schema.get_root_type(node.operation) is None:
-                return False
-            measure, root_fields = measure_operation(
-                schema,
-                self.context.document,
-                node,
-                variables=variables,
-                list_size=limits.list_size,
-            )
+        def enter_document(self, node: DocumentNode, *_: Any) -> bool:
+            errors, measured = check_limits(self.context.schema, node, limits, variables)
             if costs is not None:
-                costs[node.name.value if node.name else None] = math.ceil(measure.cost)
-            for name, allowed, asked in limit_errors(limits, measure, root_fields):
-                self.report_error(_limit_error(node, name, allowed, asked))
-            return False  # the measure has seen the whole operation
+                costs.update(measured)
+            for error in errors:
+                self.report_error(error)
+            return False  # the measure has seen the whole document
 
     return QueryLimitsRule
+
+
+def check_limits(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    limits: QueryLimits,
+    variables: dict[str, Any] | None = None,
+) -> tuple[list[GraphQLError], dict[str | None, int]]:
+    """Errors for every operation of ``document`` past ``limits``, and each one's cost.
+
+    The same check as ``limits_rule``, without a validation pass around it: the
+    transports call this on every request, before the (cached) standard validation.
+    """
+    errors: list[GraphQLError] = []
+    costs: dict[str | None, int] = {}
+    for node in document.definitions:
+        if not isinstance(node, OperationDefinitionNode):
+            continue
+        if schema.get_root_type(node.operation) is None:
+            continue
+        measure, root_fields = measure_operation(
+            schema, document, node, variables=variables, list_size=limits.list_size
+        )
+        costs[node.name.value if node.name else None] = math.ceil(measure.cost)
+        for name, allowed, asked in limit_errors(limits, measure, root_fields):
+            errors.append(_limit_error(node, name, allowed, asked))
+    return errors, costs
 
 
 def _limit_error(

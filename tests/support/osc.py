@@ -83,12 +83,13 @@ async def osc_client() -> AsyncIterator[OscClient]:
 
 
 @pytest.fixture
-async def make_peer() -> AsyncIterator[Callable[[], Awaitable[UdpPeer]]]:
+async def make_peer() -> AsyncIterator[Callable[..., Awaitable[UdpPeer]]]:
     peers: list[UdpPeer] = []
 
-    async def make() -> UdpPeer:
+    async def make(host: str = LOOPBACK) -> UdpPeer:
+        """A peer on ``host``: other loopback addresses (127.0.0.2) act as other machines."""
         loop = asyncio.get_running_loop()
-        _, peer = await loop.create_datagram_endpoint(UdpPeer, local_addr=(LOOPBACK, 0))
+        _, peer = await loop.create_datagram_endpoint(UdpPeer, local_addr=(host, 0))
         peers.append(peer)
         return peer
 

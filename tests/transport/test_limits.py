@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import OperationDefinitionNode, get_introspection_query, parse
+from graphql import OperationDefinitionNode, get_introspection_query, parse, validate
 
 from gencaster.schema import schema
 from gencaster.transport.graphiql import STATIC_DIR
-from gencaster.transport.limits import QueryLimits, limit_errors, measure_operation
+from gencaster.transport.limits import QueryLimits, limit_errors, limits_rule, measure_operation
 from tests.support.builders import add_graph
 from tests.support.server import RunningServer
 from tests.support.ws import graphql_socket
@@ -183,3 +183,11 @@ async def test_websocket_operations_are_measured_too(server: RunningServer):
                 message["payload"] if isinstance(message["payload"], list) else [message["payload"]]
             )
             assert {error["extensions"]["code"] for error in errors} == {"BAD_USER_INPUT"}
+
+
+def test_the_limits_are_a_graphql_core_validation_rule():
+    document = parse(DEEP_QUERY)
+    costs: dict[str | None, int] = {}
+    errors = validate(schema.graphql_schema, document, [limits_rule(QueryLimits(), None, costs)])
+    assert {error.extensions["limit"] for error in errors} >= {"depth", "cost"}
+    assert costs[None] > QueryLimits().max_cost

@@ -27,7 +27,7 @@ from tests.support.osc import UdpPeer
 from tests.support.polling import eventually
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
-MakePeer = Callable[[], Awaitable[UdpPeer]]
+MakePeer = Callable[..., Awaitable[UdpPeer]]
 
 
 def action(cmd: str, *, password: str = PASSWORD, kind: str = "code", target: Any = None) -> list:
@@ -100,6 +100,28 @@ async def test_a_wrong_password_sends_nothing_and_is_logged_without_the_password
 
 async def _rejections(caplog: pytest.LogCaptureFixture, count: int) -> bool:
     return sum("wrong password" in r.getMessage() for r in caplog.records) >= count
+
+
+async def test_a_sender_guessing_passwords_is_ignored_even_with_the_right_one(
+    osc_server: OscServer,
+    make_fake_point: MakeFake,
+    make_peer: MakePeer,
+    caplog: pytest.LogCaptureFixture,
+):
+    fake = await make_fake_point(janus_out_room=702)
+    await registered(fake)
+    guesser = await make_peer("127.0.0.2")
+    performer = await make_peer()
+    with caplog.at_level(logging.INFO):
+        for guess in range(50):
+            guesser.send(REMOTE_ACTION_ADDRESS, action("1", password=f"g{guess}"), osc_server.port)
+        guesser.send(REMOTE_ACTION_ADDRESS, action("guessed", target="702"), osc_server.port)
+        performer.send(REMOTE_ACTION_ADDRESS, action("performed", target="702"), osc_server.port)
+        (received,) = await fake.wait_for_instructions(1, TIMEOUT)
+    assert received.code == "performed"
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum(text.startswith("Rejected a remote") for text in messages) == 5
+    assert any("127.0.0.2: too many wrong passwords" in text for text in messages)
 
 
 async def test_an_empty_configured_password_turns_remote_actions_off(
