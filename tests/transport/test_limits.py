@@ -177,7 +177,7 @@ async def test_websocket_operations_are_measured_too(server: RunningServer):
     for protocol in ("graphql-transport-ws", "graphql-ws"):
         async with graphql_socket(server.ws_url, protocol) as ws:
             operation_id = await ws.subscribe(DEEP_QUERY)
-            message = await ws.receive(operation_id)
+            message = await ws.receive_for(operation_id)
             assert message["type"] == "error", message
             errors = (
                 message["payload"] if isinstance(message["payload"], list) else [message["payload"]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
@@ -12,6 +11,7 @@ from gencaster.auth import create_user
 from tests.conftest import STAFF_PASSWORD
 from tests.support.builders import add_graph
 from tests.support.graphql import GraphQLClient
+from tests.support.polling import eventually
 from tests.support.ws import graphql_socket
 from tests.transport.test_limits import nested
 
@@ -28,17 +28,17 @@ async def test_a_connection_that_spends_its_budget_is_refused_until_it_refills(s
         codes = []
         for _ in range(15):
             operation_id = await ws.subscribe(query)
-            message = await ws.receive(operation_id)
+            message = await ws.receive_for(operation_id)
             if message["type"] == "error":
                 codes.append(message["payload"][0]["extensions"]["code"])
                 assert message["payload"][0]["extensions"]["retryAfter"] >= 1
             else:
-                assert (await ws.receive(operation_id))["type"] == "complete"
+                assert (await ws.receive_for(operation_id))["type"] == "complete"
         assert codes and set(codes) == {"TOO_MANY_REQUESTS"}
     # A new connection has its own budget.
     async with graphql_socket(server.ws_url) as ws:
         operation_id = await ws.subscribe(query)
-        assert (await ws.receive(operation_id))["type"] == "next"
+        assert (await ws.receive_for(operation_id))["type"] == "next"
 
 
 @live
@@ -59,14 +59,6 @@ async def test_http_work_stops_when_its_client_disconnects(server_with):
     _, writer = await asyncio.open_connection(server.settings.host, server.settings.port)
     writer.write(f"GET {target} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
     await writer.drain()
-    await _until(lambda: live.count == 1)
+    await eventually(lambda: live.count == 1)
     writer.transport.abort()
-    await _until(lambda: live.count == 0)
-
-
-async def _until(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            if predicate():
-                return
-            await asyncio.sleep(0.01)
+    await eventually(lambda: live.count == 0, message="the query ran on")

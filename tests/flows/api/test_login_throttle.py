@@ -73,10 +73,10 @@ async def test_logins_over_websocket_are_throttled_too(server_with):
         answers = []
         for _ in range(3):
             operation_id = await ws.subscribe(LOGIN, {"u": "ws-name", "p": "guess"})
-            message = await ws.receive(operation_id)
+            message = await ws.receive_for(operation_id)
             assert message["type"] == "next", message
             answers.append(outcome(message["payload"]))
-            assert (await ws.receive(operation_id))["type"] == "complete"
+            assert (await ws.receive_for(operation_id))["type"] == "complete"
     assert answers == ["LoginError", "TOO_MANY_REQUESTS", "TOO_MANY_REQUESTS"]
 
 
