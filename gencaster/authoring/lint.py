@@ -8,6 +8,7 @@ code. Codes are never reused or renumbered: a retired check keeps its number.
 from __future__ import annotations
 
 import ast
+import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -94,7 +95,10 @@ def _text(value: UUID | None) -> str | None:
 
 
 async def lint_graph(graph: Graph, path_of: Callable[[AudioFile], Path]) -> list[Diagnostic]:
-    return Linter(await load_graph(graph), path_of).run()
+    """Read the graph, then check it in a thread: compiling code, parsing markdown and
+    looking for audio files on disk would otherwise hold up every stream of the server."""
+    loaded = await load_graph(graph)
+    return await asyncio.to_thread(Linter(loaded, path_of).run)
 
 
 class Linter:
