@@ -40,6 +40,7 @@ class LoadedGraph:
     audio_cells: dict[UUID, AudioCell] = field(default_factory=dict)
     audio_files: dict[UUID, AudioFile] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
+    edges_by_door: dict[UUID, list[Edge]] = field(default_factory=dict)
     door_by_uuid: dict[UUID, NodeDoor] = field(default_factory=dict)
     node_by_uuid: dict[UUID, Node] = field(default_factory=dict)
 
@@ -50,7 +51,7 @@ class LoadedGraph:
         return [d for d in self.doors.get(node.uuid, []) if d.door_type == DoorType.INPUT]
 
     def edges_from(self, door: NodeDoor) -> list[Edge]:
-        return [edge for edge in self.edges if edge.out_node_door_id == door.uuid]
+        return self.edges_by_door.get(door.uuid, [])
 
     def target(self, edge: Edge) -> Node:
         return self.node_by_uuid[self.door_by_uuid[edge.in_node_door_id].node_id]
@@ -81,6 +82,8 @@ async def load_graph(graph: Graph) -> LoadedGraph:
         (edge for edge in edges if edge.in_node_door_id in loaded.door_by_uuid),
         key=lambda edge: (position[edge.out_node_door_id], edge_order(edge)),
     )
+    for edge in loaded.edges:
+        loaded.edges_by_door.setdefault(edge.out_node_door_id, []).append(edge)
     return loaded
 
 
