@@ -54,6 +54,9 @@ def test_python_reference_states_the_budget_that_is_enforced():
     assert f"ints up to {budget.max_int_bits} bits" in text
     assert f"at most {int(budget.max_sleep_seconds)})" in text
     assert f"({budget.max_print_lines} lines per run)" in text
+    assert f"shows at most {budget.max_dialogs} dialogs;" in text
+    assert f"a first burst of {budget.dialog_burst} it may show" in text
+    assert f"may show {budget.dialogs_per_second:g} per second" in text
 
 
 def test_markdown_reference_lists_exactly_the_dialect_tokens():
