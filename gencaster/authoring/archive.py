@@ -30,6 +30,7 @@ from .graphs import load_graph
 
 DOCUMENT_NAME = "graph.json"
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+MAX_AUDIO_BYTES = 512 * 1024 * 1024  # the default upload limit
 # A fixed timestamp: the same graph always gives the same archive, byte for byte.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -72,15 +73,25 @@ def _entry(name: str) -> zipfile.ZipInfo:
 
 
 async def import_archive(
-    source: Path, media: MediaStore, *, keep_ids: bool = False, rename: bool = False
+    source: Path,
+    media: MediaStore,
+    *,
+    keep_ids: bool = False,
+    rename: bool = False,
+    max_audio_bytes: int = MAX_AUDIO_BYTES,
 ) -> Graph:
-    """Recreate the archive's graph (new uuids unless ``keep_ids``)."""
+    """Recreate the archive's graph (new uuids unless ``keep_ids``); audio files larger
+    than ``max_audio_bytes`` are refused, as uploads are."""
     placed: list[Path] = []
     try:
         with _open_zip(source) as archive:
             document = check_document(_read_document(archive))
             audio = {}
             for entry in document["audio_files"]:
+                if entry["size"] > max_audio_bytes:
+                    raise ArchiveRefused(
+                        f"{entry['file']} is larger than the limit of {max_audio_bytes} bytes"
+                    )
                 audio[entry["uuid"]] = await _audio_for(archive, entry, media, keep_ids, placed)
         return await create_graph(document, audio, keep_ids=keep_ids, rename=rename)
     except BaseException:

@@ -150,6 +150,7 @@ def _changed(document: dict[str, Any], change: str) -> dict[str, Any]:
         ("edge backwards", "must flow from an OUTPUT to an INPUT door"),
         ("bad audio", "does not match its sha256"),
         ("not a zip", "is not a Gencaster archive"),
+        ("too large", "is larger than the limit of 1000 bytes"),
     ],
 )
 async def test_a_broken_archive_is_refused_and_leaves_nothing_behind(
@@ -163,8 +164,9 @@ async def test_a_broken_archive_is_refused_and_leaves_nothing_behind(
         write_archive(path, document, {name: content[:-10] for name, content in files.items()})
     else:
         write_archive(path, _changed(document, change), files)
+    limit = 1000 if change == "too large" else 1 << 30
     with pytest.raises(ArchiveRefused, match=re.escape(message)):
-        await import_archive(path, media)
+        await import_archive(path, media, max_audio_bytes=limit)
     assert await Graph.all().count() == 0
     assert await AudioFile.all().count() == 0
     assert not (media.root / "audio").exists() or not any((media.root / "audio").iterdir())
