@@ -8,6 +8,9 @@ to a spool directory block by block as they arrive, so an upload of any size cos
 bounded amount of memory; a file past the size limit stops being written and is
 deleted at once, and the rest of it is read and dropped, so the client still gets its
 answer. Nothing here knows the web framework: the body is any async iterable of bytes.
+
+Splitting the body into parts is python-multipart's job (maintained and fuzzed); this
+module keeps the spec's layer on top: part order, the map, spooling and the limits.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser as Splitter
 
 MAX_FIELD_BYTES = 4 * 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024
@@ -102,74 +109,128 @@ def _part_headers(raw: bytes) -> PartHeaders:
 
 
 class PartReader:
-    """Splits a multipart body into parts; each part's body is read in pieces.
+    """Splits a multipart body into parts with python-multipart; bodies come in pieces.
 
-    Everything but the last ``len(delimiter) - 1`` buffered bytes can be handed on,
-    because a delimiter starting there would still be complete in the buffer.
+    python-multipart calls back as bytes are written to it. The calls of one chunk are
+    queued and handed on as each part's headers and an async iterator of its body, so at
+    most one chunk of file data is held at a time. It expects the body to open with the
+    first boundary line; ``_opening`` skips a preamble and padding before handing on.
     """
 
     def __init__(self, body: AsyncIterable[bytes], boundary: bytes) -> None:
         self._chunks = aiter(body)
-        self._delimiter = b"\r\n--" + boundary
-        # The first delimiter may open the body without a CRLF before it.
-        self._buffer = bytearray(b"\r\n")
-
-    async def _fill(self) -> None:
-        chunk = await anext(self._chunks, None)
-        if chunk is None:
-            raise MultipartError("The body ended before the closing boundary")
-        self._buffer += chunk
-
-    async def _read_until(self, marker: bytes, limit: int, what: str) -> bytes:
-        start = 0
-        while (index := self._buffer.find(marker, start)) < 0:
-            if len(self._buffer) > limit:
-                raise MultipartError(f"The {what} is too long")
-            start = max(0, len(self._buffer) - len(marker) + 1)
-            await self._fill()
-        data = bytes(self._buffer[:index])
-        del self._buffer[: index + len(marker)]
-        return data
-
-    async def _starts_with(self, prefix: bytes) -> bool:
-        while len(self._buffer) < len(prefix):
-            await self._fill()
-        return self._buffer.startswith(prefix)
+        self._boundary = boundary
+        self._events: deque[tuple[str, Any]] = deque()
+        self._field = bytearray()
+        self._value = bytearray()
+        self._header_bytes = 0
+        self._lines: list[bytes] = []
+        self._ended = False
+        self._splitter = Splitter(
+            boundary,
+            callbacks={
+                "on_part_begin": self._part_begin,
+                "on_header_field": self._header_field,
+                "on_header_value": self._header_value,
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_finished,
+                "on_part_data": self._part_data,
+                "on_part_end": self._part_end,
+                "on_end": self._end,
+            },
+        )
 
     async def parts(self) -> AsyncIterator[tuple[PartHeaders, AsyncIterator[bytes]]]:
         """Each part's headers and body; a body the caller leaves unread is skipped."""
-        await self._read_until(self._delimiter, MAX_HEADER_BYTES, "preamble")
-        while not await self._starts_with(b"--"):
-            padding = await self._read_until(b"\r\n", MAX_HEADER_BYTES, "boundary line")
-            if padding.strip(b" \t"):
-                raise MultipartError("A boundary line has text after the boundary")
-            raw = b""
-            if not await self._starts_with(b"\r\n"):
-                raw = await self._read_until(b"\r\n\r\n", MAX_HEADER_BYTES, "part header")
-            else:
-                del self._buffer[:2]
+        self._write(await self._opening())
+        while (event := await self._next_event()) is not None:
+            kind, value = event
+            if kind != "headers":
+                continue
             body = self._body()
-            yield _part_headers(raw), body
+            yield value, body
             async for _ in body:
                 pass
         # Read the epilogue too: the server only reuses a connection whose body was read.
         async for _ in self._chunks:
             pass
 
+    async def _opening(self) -> bytes:
+        """The body from its first boundary line on, that line without padding."""
+        delimiter = b"--" + self._boundary
+        buffer = bytearray(b"\r\n")  # the first delimiter may open the body
+        while (found := buffer.find(b"\r\n" + delimiter)) < 0 or buffer.find(
+            b"\r\n", found + 2
+        ) < 0:
+            if len(buffer) > MAX_HEADER_BYTES:
+                raise MultipartError("The preamble is too long")
+            buffer += await self._chunk()
+        line_end = buffer.find(b"\r\n", found + 2)
+        after = bytes(buffer[found + 2 + len(delimiter) : line_end])
+        if after.startswith(b"--"):  # the closing delimiter: no parts at all
+            return bytes(buffer[found + 2 :])
+        if after.strip(b" \t"):
+            raise MultipartError("A boundary line has text after the boundary")
+        return delimiter + bytes(buffer[line_end:])
+
+    async def _chunk(self) -> bytes:
+        chunk = await anext(self._chunks, None)
+        if chunk is None:
+            raise MultipartError("The body ended before the closing boundary")
+        return chunk
+
+    async def _next_event(self) -> tuple[str, Any] | None:
+        while not self._events:
+            if self._ended:
+                return None
+            self._write(await self._chunk())
+        return self._events.popleft()
+
     async def _body(self) -> AsyncIterator[bytes]:
-        keep = len(self._delimiter) - 1
-        while True:
-            index = self._buffer.find(self._delimiter)
-            if index >= 0:
-                if index:
-                    yield bytes(self._buffer[:index])
-                del self._buffer[: index + len(self._delimiter)]
-                return
-            ready = len(self._buffer) - keep
-            if ready > 0:
-                yield bytes(self._buffer[:ready])
-                del self._buffer[:ready]
-            await self._fill()
+        while (event := await self._next_event()) is not None and event[0] == "data":
+            yield event[1]
+
+    def _write(self, chunk: bytes) -> None:
+        if self._ended:
+            return
+        try:
+            self._splitter.write(chunk)
+        except MultipartParseError as exc:
+            raise MultipartError(f"The multipart body is malformed: {exc}") from None
+
+    # python-multipart's callbacks, in the order it calls them for each part.
+    def _part_begin(self) -> None:
+        self._lines, self._header_bytes = [], 0
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._field += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._value += data[start:end]
+
+    def _count_header(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise MultipartError("The part header is too long")
+
+    def _header_end(self) -> None:
+        self._lines.append(bytes(self._field) + b": " + bytes(self._value))
+        self._field, self._value = bytearray(), bytearray()
+
+    def _headers_finished(self) -> None:
+        self._events.append(("headers", _part_headers(b"\r\n".join(self._lines))))
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if end > start:
+            self._events.append(("data", bytes(data[start:end])))
+
+    def _part_end(self) -> None:
+        self._events.append(("end", None))
+
+    def _end(self) -> None:
+        self._ended = True
 
 
 async def _read_field(body: AsyncIterator[bytes], name: str) -> Any:
