@@ -67,9 +67,12 @@ class Settings(BaseModel):
     osc_host: Name = "0.0.0.0"
     osc_port: OptionalPort = 7000
     osc_password: str = ""
-    beacon_window_s: PositiveSeconds = 60.0
+    # The real class beacons every 5 s: a point that missed two beacons is gone.
+    beacon_window_s: PositiveSeconds = 15.0
     sc_media_prefix: str = "/data/"
     instruction_timeout_s: PositiveSeconds = 300.0
+    # A cell still waiting for its FINISHED this long is logged as a warning (0: never).
+    instruction_warning_s: Annotated[float, Field(ge=0)] = 5.0
     engine_step_limit: Positive = 10_000
     max_stream_variables: Positive = 200
     max_variable_bytes: Positive = 4096

@@ -51,6 +51,7 @@ from models import (
     DoorType,
     Edge,
     Graph,
+    InstructionState,
     LogLevel,
     Node,
     NodeDoor,
@@ -154,6 +155,7 @@ class EngineServices:
     reset: PointReset
     speech: Speech | None = None
     instruction_timeout: float = 300.0
+    instruction_warning: float = 5.0
     step_limit: int = 10_000
     visits: Callable[[Stream], VisitLedger] = StreamVisits
 
@@ -344,7 +346,42 @@ class Engine:
         async with instructions.pending(self.point, code, manual_finish=manual_finish) as pending:
             yield InstructionSent(pending.instruction)
             if wait:
-                await pending.finished(self.services.instruction_timeout)
+                await self._wait_finished(pending)
+
+    async def _wait_finished(self, pending: PendingInstruction) -> None:
+        """Wait for FINISHED; tell the stream's log early when it is slow to come.
+
+        A run-time error in SuperCollider code answers RECEIVED and never FINISHED,
+        so without the warning editors would learn of it only at the timeout.
+        """
+        timeout = self.services.instruction_timeout
+        warn_after = self.services.instruction_warning
+        finished = asyncio.ensure_future(pending.finished(timeout))
+        try:
+            if 0 < warn_after < timeout:
+                done, _ = await asyncio.wait({finished}, timeout=warn_after)
+                if not done:
+                    await self._log_still_waiting(pending, warn_after, timeout)
+            await finished
+        finally:
+            finished.cancel()
+
+    async def _log_still_waiting(
+        self, pending: PendingInstruction, waited: float, timeout: float
+    ) -> None:
+        instruction = pending.instruction
+        row = await StreamInstruction.get_or_none(uuid=instruction.uuid)
+        state = row.state if row is not None else instruction.state
+        hint = (
+            "the code may have failed on the stream point"
+            if state == InstructionState.RECEIVED
+            else "the stream point has not acknowledged it"
+        )
+        await self.log(
+            f"Instruction {instruction.uuid} still waits for FINISHED after {waited:g} s "
+            f"(state {state}: {hint}); the cell gives up after {timeout:g} s",
+            LogLevel.WARNING,
+        )
 
     async def run_python(self, cell: ScriptCell) -> AsyncIterator[EngineEvent]:
         values = await self.variables.load()

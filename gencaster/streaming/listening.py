@@ -5,6 +5,12 @@ on ``ONE_GRAPH_ONE_STREAM`` graphs many listeners hear one stream, and it must
 not receive one copy of every instruction per listener. The run starts with its
 first local listener and is cancelled when its last local listener leaves.
 
+A stream whose point stops beaconing ends: the real class beacons every 5 s, and a
+killed sclang leaves no other trace (instructions to it simply vanish). Once the
+point's last beacon is older than the beacon window, its listeners get
+``GraphDeadEnd`` (``POINT_LOST``), the engine stops, and the point is no longer
+assigned until it beacons again.
+
 Whatever ends a listener's subscription — stop, complete, socket close, abrupt
 reset, shutdown or an engine error — the ``finally`` of ``listen`` releases its
 attachment; ``StreamAssigner.release`` decrements only once per attachment.
@@ -22,12 +28,15 @@ from uuid import UUID
 from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices
 from gencaster.errors import NotFound
 from gencaster.streaming.assignment import Attachment, NoStreamAvailableError, StreamAssigner
-from models import Graph, Stream, StreamAssignmentPolicy, StreamPoint
+from gencaster.streaming.processes import utc_now
+from models import Graph, LogLevel, Stream, StreamAssignmentPolicy, StreamPoint
 
 logger = logging.getLogger(__name__)
 
 LISTENER_QUEUE_SIZE = 1000
 SHUTDOWN_GRACE_SECONDS = 5.0
+POINT_LOST = "The stream point stopped responding"
+_BEACON_CHECK_MARGIN_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -48,12 +57,21 @@ ListenEvent = Attached | NoStream | EngineEvent
 class StreamRun:
     """One engine walking one stream, its events fanned out to local listeners."""
 
-    def __init__(self, engine: Engine, on_finished: Callable[[StreamRun], None]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        on_finished: Callable[[StreamRun], None],
+        *,
+        beacon_window_s: float,
+    ) -> None:
         self.engine = engine
         self.listeners: set[asyncio.Queue[EngineEvent]] = set()
         self._on_finished = on_finished
-        self.task = asyncio.get_running_loop().create_task(self._run())
+        self.point_lost = False
+        loop = asyncio.get_running_loop()
+        self.task = loop.create_task(self._run())
         self.task.add_done_callback(self._done)
+        self._watch = loop.create_task(self._watch_point(beacon_window_s))
 
     def join(self) -> asyncio.Queue[EngineEvent]:
         queue: asyncio.Queue[EngineEvent] = asyncio.Queue(LISTENER_QUEUE_SIZE)
@@ -89,8 +107,39 @@ class StreamRun:
             await self.engine.log("The engine stopped because of an internal error")
             self._broadcast(DeadEnd("The story stopped because of an error"))
 
+    async def _watch_point(self, beacon_window_s: float) -> None:
+        """End the stream once its point has missed its beacons for the whole window."""
+        await point_silent(self.engine.point.uuid, beacon_window_s)
+        self.point_lost = True
+        self.engine.end()
+        self.task.cancel()
+        self._broadcast(DeadEnd(POINT_LOST))
+        await self.engine.log(
+            f"Stream point {self.engine.point.uuid} sent no beacon for {beacon_window_s:g} s: "
+            "the stream ends",
+            LogLevel.ERROR,
+        )
+
     def _done(self, task: asyncio.Task[None]) -> None:
+        if not self.point_lost:
+            self._watch.cancel()
         self._on_finished(self)
+
+
+async def point_silent(point_uuid: UUID, beacon_window_s: float) -> None:
+    """Return once the point's last beacon is older than ``beacon_window_s``.
+
+    Sleeps until the window of the last beacon closes and looks again: one read per
+    window while the point is alive.
+    """
+    while True:
+        point = await StreamPoint.get_or_none(uuid=point_uuid)
+        if point is None or point.last_live is None:
+            return
+        remaining = beacon_window_s - (utc_now() - point.last_live).total_seconds()
+        if remaining <= 0:
+            return
+        await asyncio.sleep(remaining + _BEACON_CHECK_MARGIN_S)
 
 
 class ListeningService:
@@ -147,7 +196,7 @@ class ListeningService:
                 services=self.engine_services,
                 clean_slate=attachment.first_listener,
             )
-            run = StreamRun(engine, self._forget)
+            run = StreamRun(engine, self._forget, beacon_window_s=self.assigner.beacon_window_s)
             self.runs[stream.uuid] = run
         return run
 

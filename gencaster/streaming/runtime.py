@@ -131,6 +131,7 @@ class StreamingRuntime:
             reset=CleanSlate(self.dispatcher),
             speech=self.speech,
             instruction_timeout=settings.instruction_timeout_s,
+            instruction_warning=settings.instruction_warning_s,
             step_limit=settings.engine_step_limit,
         )
 
