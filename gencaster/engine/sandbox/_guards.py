@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from itertools import islice
+from itertools import compress, islice
 from types import BuiltinFunctionType
 from typing import Any
 
@@ -31,8 +32,10 @@ _WEIGHED = (list, tuple, dict, set, frozenset, VarsProxy, *_VIEWS)
 # Tuples hash every item on every hash; a frozenset once. Both are weighed first.
 _DEEP_HASH = (tuple, frozenset)
 _DEEP_HASH_TYPES = frozenset(_DEEP_HASH)
-_HASHED_CONTAINERS = (dict, set, frozenset, VarsProxy, *_VIEWS)
+_HASHED_CONTAINERS = (dict, set, frozenset, VarsProxy, type({}.keys()), type({}.items()))
 _SET_OPERATORS = frozenset("|&^-")
+_CROWD = 32
+_SALTED = frozenset({str})
 _ELEMENT_WISE = (list, tuple, dict, set, frozenset, range, *_VIEWS)
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
 _MAX_SPEC_CHARS = 100
@@ -51,6 +54,10 @@ _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     ">>": operator.irshift, "|": operator.ior, "^": operator.ixor, "&": operator.iand,
     "//": operator.ifloordiv,
 }  # fmt: skip
+
+
+def _sort_work(count: int) -> int:
+    return count * max(count.bit_length(), 1)
 
 
 def allowed_attributes(obj: object) -> frozenset[str]:
@@ -132,6 +139,41 @@ class Guards:
         self.meter.work(len(items))
         if not _DEEP_HASH_TYPES.isdisjoint(map(type, items)):
             self.meter.work(weigh(items, self.budget.max_weight, self.meter.tick, as_text=False))
+        self.spread(items)
+
+    def spread(self, keys: Iterable[Any]) -> None:
+        """Refuse putting many different keys with one hash into one set or dict at once.
+
+        Each such key probes past all the others, so ``set(keys)`` would cost the square of
+        their number inside one C call. Ints, floats and tuples of them can be chosen to
+        collide; strings cannot (their hashes are salted per process).
+        """
+        keys = list(keys)
+        if len(keys) <= _CROWD or set(map(type, keys)) <= _SALTED:
+            return
+        try:
+            hashes = list(map(hash, keys))
+        except TypeError:
+            return  # unhashable: the operation itself says so
+        counts = Counter(hashes)
+        if max(counts.values()) <= _CROWD:
+            return
+        crowded = {key for key, count in counts.items() if count > _CROWD}
+        cost = sum(count * count for count in counts.values() if count <= _CROWD)
+        pairs = list(compress(zip(hashes, keys, strict=True), map(crowded.__contains__, hashes)))
+        cost += self._different(pairs) ** 2  # at least the sum of each crowd's square
+        if cost > self.budget.max_weight:
+            raise Violation("too many different keys with the same hash")
+        self.meter.work(cost)
+
+    def _different(self, pairs: list[tuple[int, Any]]) -> int:
+        """How many different keys the (hash, key) pairs hold; equal keys are cheap to add."""
+        self.meter.work(_sort_work(len(pairs)))
+        try:
+            pairs.sort()  # by hash, then by key: equal keys end up next to each other
+        except TypeError:  # keys that cannot be ordered: count them all as different
+            return len(pairs)
+        return 1 + sum(map(operator.ne, pairs, islice(pairs, 1, None)))
 
     def grown(self, container: Any, more: int) -> None:
         """Refuse adding up to ``more`` items to ``container`` past the size limit."""
@@ -160,6 +202,7 @@ class Guards:
         self.meter.work(total)
         merged: dict[Any, Any] = {}
         for part in parts:
+            self.spread(part)
             merged.update(part)
         self.meter.charge(len(merged))
         return merged
@@ -224,7 +267,15 @@ class Guards:
             guard = self._builtin_guards.get(func)
         result = (guard or func)(*args, **kwargs)
         self.check_value(result)
+        if isinstance(getattr(func, "__self__", None), str):
+            self._charge_text(result)  # str methods build new text: count it like any other
         return result
+
+    def _charge_text(self, result: Any) -> None:
+        if isinstance(result, str):
+            self.meter.charge(len(result))
+        elif isinstance(result, list | tuple) and all(map(str.__instancecheck__, result)):
+            self.meter.charge(len(result) + sum(map(len, result)))
 
     # Arithmetic -------------------------------------------------------------------------
 
@@ -261,7 +312,9 @@ class Guards:
     def _check_set_operation(self, symbol: str, left: Any, right: Any) -> None:
         """``a | b`` of sets, dicts and dict views: sized, and what is not a set yet hashed."""
         for side in (left, right):
-            if not isinstance(side, set | frozenset | dict):
+            if isinstance(side, set | frozenset | dict):
+                self.spread(side)  # their hashes are stored, but they are inserted again
+            else:
                 self.hashed_all(self.bounded(side))
         if symbol in "|^" and hasattr(right, "__len__"):
             self.meter.check_size(len(left) + len(right))
@@ -319,6 +372,7 @@ class Guards:
         self.weigh(value, as_text=True)
         result = convert(value)
         self.meter.check_size(len(result))
+        self.meter.charge(len(result))
         return result
 
     def format(self, value: Any, conversion: int, spec: Any) -> str:

@@ -97,7 +97,9 @@ def builtin_guards(guards: Guards) -> dict[object, Callable[..., Any]]:
 
     def guarded_set(iterable: Iterable[Any] = (), /) -> set[Any]:
         items = guards.bounded(iterable)
-        if not isinstance(iterable, set | frozenset):
+        if isinstance(iterable, set | frozenset):
+            guards.spread(items)
+        else:
             guards.hashed_all(items)
         guards.meter.charge(len(items))
         return set(items)
@@ -203,8 +205,7 @@ def _dict_update(guards: Guards, target: dict[Any, Any], *args: Any, **kwargs: A
     if args and isinstance(args[0], Mapping):
         keys = guards.bounded(args[0].keys())
         pairs = [(key, args[0][key]) for key in keys]
-        if not isinstance(args[0], dict):
-            guards.hashed_all(keys)
+        guards.hashed_all(keys)
     elif args:
         pairs = guards.bounded(args[0])
         for pair in pairs:
@@ -254,7 +255,7 @@ def _set_wrapper(guards: Guards, items: Any, name: str) -> Callable[..., Any] | 
 
         return add
     if name == "copy":
-        return lambda: _new(guards, items.copy())
+        return lambda: guards.spread(items) or _new(guards, items.copy())
     if name not in _SET_TAKING_ITERABLES:
         return None
 
@@ -263,7 +264,8 @@ def _set_wrapper(guards: Guards, items: Any, name: str) -> Callable[..., Any] | 
         room = guards.budget.max_size - (len(items) if name in _SET_GROWING else 0)
         for other in others:
             if isinstance(other, set | frozenset):
-                ready.append(other)  # hashes are stored: nothing is hashed again
+                guards.spread(other)  # hashes are stored, but the keys are inserted again
+                ready.append(other)
             else:
                 ready.append(guards.bounded(other, room if name in _SET_GROWING else None))
                 guards.hashed_all(ready[-1])

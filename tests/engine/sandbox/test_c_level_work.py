@@ -55,6 +55,11 @@ HEAVY = {
     "zip": "x = list(zip(*[list(range(1000))] * 1000))",
     "dict views": "x = {1: (t,) * 10000}.items() == {1: (u,) * 10000}.items()",
     "dict view operators": "x = {1: 1}.keys() | [(t,) * 10000]",
+    "in dict values": "d = {i: t for i in range(10000)}\nx = u in d.values()",
+    "colliding keys": "x = set([i * (2**61 - 1) for i in range(3000)])",
+    "colliding keys, copied": "s = set()\nfor i in range(2000):\n    s.add(i * (2**61 - 1))\n"
+    "x = set(s)",
+    "colliding dict keys": "d = {i * (2**61 - 1): 0 for i in range(2000)}\nx = {**d}",
     "random.shuffle": "x = list(range(10**5))\nrandom.shuffle(x)",
     "random.sample": "x = random.sample(range(10**5), 10**5)",
 }
@@ -81,6 +86,7 @@ GROWING = {
     "dict keys": "d = {}\nfor i in range(10**6):\n    d[i] = i",
     "set.add": "s = set()\nfor i in range(10**6):\n    s.add(i)",
     "setdefault": "d = {}\nfor i in range(10**6):\n    d.setdefault(i, 0)",
+    "text from str methods": "s = 'x' * 10**5\nx = [s.upper() for i in range(1000)]",
     "vars": "vars.update({str(i): i for i in range(2000)})",
 }
 
@@ -127,6 +133,8 @@ async def test_the_work_of_c_code_is_charged_to_the_step_budget(run_code: RunCel
 async def test_useful_code_still_runs(run_code: RunCell) -> None:
     code = """\
 names = ["b", "a", "c"] * 1000
+unique = set([str(i % 10) for i in range(10**4)]) | set([i % 10 for i in range(10**4)])
+vars["unique"] = len(unique)
 seen = set(names)
 counts = {name: names.count(name) for name in seen}
 pairs = {(name, n) for name, n in counts.items()}
@@ -138,6 +146,7 @@ more += ("y", "z")
 vars["summary"] = f"{order} {counts['a']} {len(pairs)} {len(merged)} {more[:3]} {'a' in seen}"
 """
     outcome = await run_code(code, budget=PATIENT)
+    assert outcome.variables["unique"] == 20
     assert outcome.variables["summary"] == "['a', 'b', 'c'] 1000 3 4 ['x', 'c', 'a'] True"
 
 
