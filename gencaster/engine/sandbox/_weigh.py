@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from itertools import repeat
 
 from ._errors import Violation
 
@@ -22,6 +23,7 @@ _FLAT_FROM = 64
 _INTS = frozenset({int, bool})
 _STRS = frozenset({str})
 _TICK_EVERY = 1024
+MAX_DEPTH = 1000
 
 
 def weigh(value: object, limit: int, tick: Callable[[], bool], *, as_text: bool) -> int:
@@ -32,10 +34,10 @@ def weigh(value: object, limit: int, tick: Callable[[], bool], *, as_text: bool)
             raise Violation(f"value too large to use here ({total} > {limit})")
         return total
     total = 0
-    pending: list[object] = [value]
+    pending: list[tuple[object, int]] = [(value, 0)]
     visited = 0
     while pending:
-        item = pending.pop()
+        item, depth = pending.pop()
         visited += 1
         if visited % _TICK_EVERY == 0:
             tick()
@@ -43,8 +45,11 @@ def weigh(value: object, limit: int, tick: Callable[[], bool], *, as_text: bool)
         total += _own_weight(item, as_text) if flat is None else flat
         if total > limit:
             raise Violation(f"value too large to use here (over {limit})")
-        if flat is None:
-            pending.extend(_children(item))
+        if flat is None and (children := _children(item)):
+            if depth >= MAX_DEPTH:
+                # Hashing a nested tuple recurses in C code with no depth check (a crash).
+                raise Violation(f"value nested too deeply (over {MAX_DEPTH} levels)")
+            pending.extend(zip(children, repeat(depth + 1)))
     return total
 
 

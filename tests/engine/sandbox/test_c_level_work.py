@@ -26,7 +26,7 @@ from .conftest import CellOutcome, RunCell, Ticker
 
 PATIENT = Budget(max_slice_seconds=60.0, max_steps=10**9)
 BIG = "t = (0,) * 100000\nu = (0,) * 100000\n"
-REFUSED = "too large|too many|too much"
+REFUSED = "too large|too many|too much|too deeply"
 
 # Each hashes, compares or copies far more than its length suggests.
 HEAVY = {
@@ -55,6 +55,7 @@ HEAVY = {
     "zip": "x = list(zip(*[list(range(1000))] * 1000))",
     "dict views": "x = {1: (t,) * 10000}.items() == {1: (u,) * 10000}.items()",
     "dict view operators": "x = {1: 1}.keys() | [(t,) * 10000]",
+    "deeply nested key": "k = ()\nfor i in range(300000):\n    k = (k,)\nx = {k}",
     "in dict values": "d = {i: t for i in range(10000)}\nx = u in d.values()",
     "colliding keys": "x = set([i * (2**61 - 1) for i in range(3000)])",
     "colliding keys, copied": "s = set()\nfor i in range(2000):\n    s.add(i * (2**61 - 1))\n"

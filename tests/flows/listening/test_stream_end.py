@@ -18,6 +18,7 @@ from tests.flows.listening.test_listening_flow import STREAM_INFO, staff_client,
 from tests.support.builders import add_cells, add_graph
 from tests.support.graphql import GraphQLClient
 from tests.support.lenient_sandbox import lift_finally_refusal
+from tests.support.polling import eventually
 from tests.support.processes import (
     STAFF_PASSWORD,
     STAFF_USER,
@@ -51,14 +52,6 @@ finally:
     await asyncio.sleep(3600)
 """
 ZOMBIE = '"ZOMBIE".postln;'
-
-
-async def until(condition, what: str, attempts: int = 200) -> None:
-    for _ in range(attempts):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 @pytest.fixture
@@ -95,7 +88,9 @@ async def test_after_the_listener_leaves_nothing_more_reaches_the_point(
             pass
         await socket.stop(op)
         runs = server.services.listening.runs
-        await until(lambda: stream_uuid not in {str(key) for key in runs}, "the run ended")
+        await eventually(
+            lambda: stream_uuid not in {str(key) for key in runs}, message="the run never ended"
+        )
     assert ZOMBIE not in [instruction.code for instruction in point.received]
     await staff.http.aclose()
 
