@@ -13,6 +13,9 @@ from tests.audio.test_cli import Finished, gencaster
 from tests.authoring.support import Story, demo_story, write_archive
 
 PLAY = ("play", "demo-story", "--seed", "7", "--answer", "name=Ada")
+# Each command is a fresh interpreter (about 2 s idle, much more on a busy machine);
+# every command is bounded by COMMAND_TIMEOUT, the test by this.
+pytestmark = pytest.mark.timeout(900)
 
 
 async def migrated(directory: Path) -> Path:
