@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import Subquery
 from tortoise.timezone import now
 
 from gencaster.distributor import GenCasterChannel, Update
@@ -175,8 +176,12 @@ class InstructionDispatcher:
         async with self.pending(point, code, manual_finish=manual_finish) as pending:
             return await pending.finished(timeout)
 
-    async def acknowledge(self, ack: Acknowledgement) -> None:
-        """Move the instruction forward to ``ack.status``; never backwards, never twice."""
+    async def acknowledge(self, ack: Acknowledgement, host: str) -> None:
+        """Move the instruction forward to ``ack.status``; never backwards, never twice.
+
+        Only the host the instruction was sent to may acknowledge it: its uuid is no
+        secret (listeners see it), so an acknowledgement from anywhere else is ignored.
+        """
         try:
             state = InstructionState(ack.status)
         except ValueError:
@@ -186,9 +191,10 @@ class InstructionDispatcher:
         changes: dict[str, Any] = {"state": state, "modified_date": modified}
         if ack.return_value is not None:
             changes["return_value"] = ack.return_value
-        changed = await StreamInstruction.filter(uuid=ack.uuid, state__in=_BELOW[state]).update(
-            **changes
-        )
+        points_there = StreamPoint.filter(host=host).values("uuid")
+        changed = await StreamInstruction.filter(
+            uuid=ack.uuid, state__in=_BELOW[state], stream_point_id__in=Subquery(points_there)
+        ).update(**changes)
         if changed:
             waiting = self._waiting.get(ack.uuid)
             if waiting and state is InstructionState.FINISHED and ack.return_value is not None:
@@ -197,6 +203,16 @@ class InstructionDispatcher:
         elif not await StreamInstruction.exists(uuid=ack.uuid):
             self._unknown_log.log(
                 logging.WARNING, "Ignored %s for unknown instruction %s", state.value, ack.uuid
+            )
+        elif not await StreamInstruction.exists(
+            uuid=ack.uuid, stream_point_id__in=Subquery(points_there)
+        ):
+            self._unknown_log.log(
+                logging.WARNING,
+                "Ignored %s for instruction %s from %s: it was sent elsewhere",
+                state.value,
+                ack.uuid,
+                host,
             )
 
     async def send_variable(self, point: StreamPoint, key: str, value: float) -> StreamInstruction:

@@ -7,6 +7,8 @@ a single statement or tolerates losing a race.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -29,6 +31,7 @@ from models import AudioFile, LogLevel, Stream, StreamPoint
 
 logger = logging.getLogger(__name__)
 
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
 DB_INT_MAX = 2**31 - 1  # StreamPoint's integer columns are 32-bit on PostgreSQL
 MAX_TEXT_CHARS = 255  # StreamPoint's name and janus_public_ip columns
 
@@ -68,6 +71,8 @@ class StreamPointHandler:
         speak: Speak | None = None,
         play: Play | None = None,
         password_failures: FailureThrottle | None = None,
+        allowed_networks: Sequence[str] = LOOPBACK_NETWORKS,
+        max_points: int = 100,
     ) -> None:
         self._dispatcher = dispatcher
         self._channel = channel
@@ -78,6 +83,12 @@ class StreamPointHandler:
         self._play = play
         # Wrong passwords slow their sender down, as failed logins do.
         self._password_failures = password_failures or FailureThrottle(free=5, max_delay=300.0)
+        self._allowed = [ipaddress.ip_network(net, strict=False) for net in allowed_networks]
+        self._max_points = max_points
+        # New points are counted and created one at a time, so a burst cannot overshoot.
+        self._creating = asyncio.Lock()
+        self._foreign = ThrottledLog(logger, "beacons from outside the allowed networks")
+        self._too_many = ThrottledLog(logger, "beacons past the stream point limit")
         self._rejections = ThrottledLog(logger, "rejected remote actions")
         self._bad_rooms = ThrottledLog(logger, "beacons with oversized rooms")
 
@@ -88,16 +99,47 @@ class StreamPointHandler:
         stream; liveness is read from ``last_live`` when someone asks. Announcing every
         beacon (each point, every 5 s) would wake every streams subscriber for nothing.
         """
+        if not self._allowed_host(host):
+            self._foreign.log(
+                logging.WARNING,
+                "Ignored a beacon from %s: not in GENCASTER_OSC_ALLOWED_NETWORKS",
+                host,
+            )
+            return
         values = self._point_values(host, beacon)
         if await _update_point(host, beacon.lang_port, values):
+            return
+        async with self._creating:
+            await self._create_point(host, beacon, values)
+
+    async def _create_point(self, host: str, beacon: Beacon, values: dict[str, Any]) -> None:
+        if await _update_point(host, beacon.lang_port, values):
+            return  # created while this beacon waited for the lock
+        if await live_points_query(self._beacon_window_s).count() >= self._max_points:
+            self._too_many.log(
+                logging.WARNING,
+                "Ignored a new stream point at %s:%d: %d points are live already",
+                host,
+                beacon.lang_port,
+                self._max_points,
+            )
             return
         try:
             await StreamPoint.create(host=host, port=beacon.lang_port, **values)
         except IntegrityError:
-            # A second beacon of the same new point won the race; it exists now.
+            # Another process created the same point first; it exists now.
             await _update_point(host, beacon.lang_port, values)
             return
         logger.info("New stream point %r at %s:%d", beacon.name, host, beacon.lang_port)
+
+    def _allowed_host(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self._allowed)
 
     def _point_values(self, host: str, beacon: Beacon) -> dict[str, Any]:
         return {
@@ -125,7 +167,7 @@ class StreamPointHandler:
         return room
 
     async def on_acknowledgement(self, host: str, ack: Acknowledgement) -> None:
-        await self._dispatcher.acknowledge(ack)
+        await self._dispatcher.acknowledge(ack, host)
 
     async def on_remote_action(self, host: str, action: RemoteAction) -> None:
         """Live coding from a performer: checked password, then code or speech per target."""

@@ -74,6 +74,8 @@ def create_point_handler(
             free=settings.login_free_failures,
             max_delay=settings.login_max_delay_s,
         ),
+        allowed_networks=settings.osc_allowed_networks,
+        max_points=settings.max_stream_points,
     )
 
 

@@ -14,7 +14,7 @@ from gencaster.streaming.instructions import InstructionDispatcher, InstructionT
 from gencaster.streaming.osc import Acknowledgement, FakeStreamPoint, OscClient, OscServer
 from gencaster.streaming.osc.messages import ACKNOWLEDGE_ADDRESS
 from models import InstructionState, StreamInstruction, StreamPoint
-from tests.streaming.points.conftest import TIMEOUT, registered
+from tests.streaming.points.conftest import LOOPBACK, TIMEOUT, registered
 from tests.support.osc import UdpPeer
 from tests.support.polling import eventually
 
@@ -116,9 +116,9 @@ async def test_a_duplicate_is_published_once(
     # Acknowledged straight through the dispatcher: two FAILURE, one update for them.
     async with channel.subscribe(channel.instruction_channel(row.uuid)) as updates:
         ack = Acknowledgement(uuid=row.uuid, status="FAILURE", return_value="x")
-        await dispatcher.acknowledge(ack)
-        await dispatcher.acknowledge(ack)
-        await dispatcher.acknowledge(Acknowledgement(row.uuid, "FINISHED", None))
+        await dispatcher.acknowledge(ack, "127.0.0.1")
+        await dispatcher.acknowledge(ack, "127.0.0.1")
+        await dispatcher.acknowledge(Acknowledgement(row.uuid, "FINISHED", None), "127.0.0.1")
         async with asyncio.timeout(TIMEOUT):
             seen = [await anext(updates), await anext(updates)]
         with pytest.raises(TimeoutError):
@@ -263,10 +263,10 @@ async def test_each_dispatcher_has_its_own_budget_for_unknown_uuids(
     """A flood that exhausts one dispatcher's log budget leaves another's untouched."""
     with caplog.at_level(logging.WARNING, logger="gencaster.streaming.instructions"):
         for _ in range(100):
-            await dispatcher.acknowledge(Acknowledgement(uuid.uuid4(), "FINISHED", None))
+            await dispatcher.acknowledge(Acknowledgement(uuid.uuid4(), "FINISHED", None), LOOPBACK)
         flooded = len(caplog.records)
         stranger = uuid.uuid4()
         other = InstructionDispatcher(osc=osc_client, channel=channel)
-        await other.acknowledge(Acknowledgement(stranger, "FINISHED", None))
+        await other.acknowledge(Acknowledgement(stranger, "FINISHED", None), LOOPBACK)
     assert flooded < 100  # the flood itself was throttled ...
     assert str(stranger) in caplog.records[-1].getMessage()  # ... but not the next server
