@@ -95,6 +95,10 @@ class GraphQLSocket(JsonSocket):
         )
         return operation_id
 
+    async def receive(self, within: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
+        """Not here: the reader sorts every message by operation; see ``receive_for``."""
+        raise TypeError("a GraphQLSocket sorts messages by operation: use receive_for(op)")
+
     async def receive_for(
         self, operation_id: str, timeout: float = RECEIVE_TIMEOUT
     ) -> dict[str, Any]:
