@@ -21,6 +21,7 @@ from sanic_ext.extensions.http.extension import HTTPExtension
 from gencaster.broker import create_broker
 from gencaster.db import open_database
 from gencaster.distributor import GenCasterChannel
+from gencaster.health import Readiness
 from gencaster.media import MediaStore
 from gencaster.schema import schema
 from gencaster.services import create_services
@@ -28,6 +29,7 @@ from gencaster.settings import Settings
 from gencaster.streaming.runtime import StreamingRuntime
 from gencaster.transport.contexts import websocket_hooks
 from gencaster.transport.graphiql import STATIC_DIR
+from gencaster.transport.health import register_health
 from gencaster.transport.http import LiveRequests, graphql_view, origin_allowed
 from gencaster.transport.limits import CostBudget, QueryLimits
 from gencaster.transport.media import register_media
@@ -174,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
             listening=streaming.listening,
         )
         resources.callback(app.ctx.services.logins.hashing.close)
+        app.ctx.readiness = Readiness(broker=broker, osc_server=streaming.osc_server)
 
     async def close_resources(app: Sanic) -> None:
         # Sockets were closed at before_server_stop, so listeners have left by now.
@@ -203,5 +206,6 @@ def create_app(settings: Settings | None = None) -> Sanic:
         spool_dir=settings.media_root / SPOOL_DIR, max_file_bytes=settings.max_upload_bytes
     )
     register_media(app, root=settings.media_root, media_url=settings.media_url)
+    register_health(app)
     app.static("/static/graphiql", STATIC_DIR, name="graphiql_static")
     return app

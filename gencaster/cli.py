@@ -19,8 +19,7 @@ from gencaster.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from gencaster.media import MediaStore
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-SCHEMA_FILE = MIGRATIONS_DIR.parent / "graphql" / "schema.graphql"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -41,12 +40,14 @@ async def migrate_database(settings: Settings) -> list[str]:
     from tortoise.context import TortoiseContext
 
     from gencaster.db import tortoise_config
+    from gencaster.migrations import migrations_dir
 
+    location = str(migrations_dir())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # A context of its own, so an ORM set up earlier in this task cannot leak in.
     with TortoiseContext():
         async with Aerich(
-            tortoise_config(settings.database_url), app="models", location=str(MIGRATIONS_DIR)
+            tortoise_config(settings.database_url), app="models", location=location
         ) as command:
             return await command.upgrade(run_in_transaction=True)
 

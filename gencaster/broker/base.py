@@ -177,6 +177,11 @@ class Broker(ABC):
         finally:
             await self._close()
 
+    async def ping(self) -> None:
+        """Raise unless the backend carries messages right now (for readiness checks)."""
+        if self._closed:
+            raise BrokerClosed()
+
     @abstractmethod
     async def publish(self, channel: str, message: bytes) -> None:
         """Send ``message`` to every subscriber of ``channel``, in any process."""

@@ -101,6 +101,7 @@ class RedisBroker(Broker):
         self._pending: _Pending | None = None
         self._first_attempt_done = asyncio.Event()
         self._wire_prefix = f"{prefix}:"
+        self.reconnects = 0  # connections re-established after a loss (metrics)
 
     async def publish(self, channel: str, message: bytes) -> None:
         self._check_publish(channel, message)
@@ -124,6 +125,14 @@ class RedisBroker(Broker):
                 raise BrokerRefused(
                     f"Redis refused to publish on {channel!r}: {exc}", channel=channel
                 ) from exc
+
+    async def ping(self) -> None:
+        """Redis answers a command, and the pub/sub reader is connected."""
+        await super().ping()
+        async with asyncio.timeout(self._command_timeout):
+            await self._client.ping()
+        if self._conn is None:
+            raise BrokerUnavailable("the Redis pub/sub connection is down")
 
     # Lifecycle.
 
@@ -167,6 +176,7 @@ class RedisBroker(Broker):
                 conn = await self._connect()
                 connected_at = loop.time()
                 if failures:
+                    self.reconnects += 1
                     logger.info("Reconnected to Redis after %d failed attempts", failures)
                 self._first_attempt_done.set()
                 await self._read(conn)

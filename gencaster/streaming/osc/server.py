@@ -180,6 +180,14 @@ class OscServer:
             budget.flush()
 
     @property
+    def listening(self) -> bool:
+        """The UDP socket is bound and open (readiness)."""
+        transport = self._transport
+        return (
+            self._state is _State.RUNNING and transport is not None and not transport.is_closing()
+        )
+
+    @property
     def pending(self) -> int:
         """Handler calls started and not yet finished."""
         return len(self._pending)
