@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from gencaster.transport.multipart import UploadedFile
 
 MAX_NAME_LENGTH = 255
+# Control characters, lone surrogates, line and paragraph separators.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 # Frames decoded at the end of a file: a damaged or cut-off file fails there.
 TAIL_FRAMES = 4096
 
@@ -100,12 +103,22 @@ def probe_audio(path: Path) -> AudioProbe:
     return AudioProbe(kind, size, frames / rate, channels, rate)
 
 
-def check_client_file_name(name: str) -> None:
-    """Refuse names that only make sense as paths; they are never used as one anyway."""
+def check_client_file_name(name: str, *, allow_empty: bool = False) -> None:
+    """Refuse only what could address the file system or break a line; the rest is a label.
+
+    Any printable Unicode is fine (e.g. the narrow no-break space macOS writes before
+    "AM"): the name is only ever shown, the file is stored under a name we choose.
+    """
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidAudio("The file name is too long")
-    if name in (".", "..") or any(char in name for char in "/\\") or not name.isprintable():
+    if not name.strip():
+        if allow_empty and not name:
+            return
+        raise InvalidAudio("The file name must not be empty")
+    if name in (".", "..") or any(char in name for char in "/\\"):
         raise InvalidAudio("The file name must be a plain name, not a path")
+    if any(unicodedata.category(char) in _UNPRINTABLE_CATEGORIES for char in name):
+        raise InvalidAudio("The file name must not hold control characters or line breaks")
 
 
 def _place(source: Path, target: Path, *, move: bool) -> None:
@@ -168,7 +181,7 @@ async def add_uploaded_file(
     The spooled file is moved, not copied; whatever is left is the transport's to delete.
     """
     check_client_file_name(file_name)
-    check_client_file_name(upload.filename)
+    check_client_file_name(upload.filename, allow_empty=True)  # a part may have no filename
     if upload.exceeded_limit:
         megabytes = upload.limit / (1024 * 1024)
         raise InvalidAudio(f"The file is larger than the upload limit of {megabytes:g} MB")
