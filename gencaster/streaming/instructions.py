@@ -196,6 +196,12 @@ class InstructionDispatcher:
             uuid=ack.uuid, state__in=_BELOW[state], stream_point_id__in=Subquery(points_there)
         ).update(**changes)
         if changed:
+            if ack.return_value_replaced:
+                logger.info(
+                    "The return value of instruction %s was not UTF-8; "
+                    "undecodable bytes were stored as U+FFFD",
+                    ack.uuid,
+                )
             waiting = self._waiting.get(ack.uuid)
             if waiting and state is InstructionState.FINISHED and ack.return_value is not None:
                 waiting.finish_here(ack.return_value, modified)

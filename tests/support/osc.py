@@ -137,3 +137,19 @@ async def started_each(
         await thing.close()
         if after_close is not None:
             await after_close(thing)
+
+
+def osc_string(raw: bytes) -> bytes:
+    """An OSC string holding exactly ``raw`` (which may be any bytes but NUL)."""
+    data = raw + b"\0"
+    return data + b"\0" * (-len(data) % 4)
+
+
+def acknowledge_datagram(ack_uuid: str, return_value: bytes) -> bytes:
+    """``/acknowledge`` with a return value of arbitrary bytes (SuperCollider sends raw)."""
+    values = [b"uuid", ack_uuid.encode(), b"status", b"FINISHED", b"return_value", return_value]
+    return (
+        osc_string(b"/acknowledge")
+        + osc_string(b",ssssss")
+        + b"".join(osc_string(value) for value in values)
+    )

@@ -70,6 +70,8 @@ class Acknowledgement:
     uuid: uuid_module.UUID
     status: str
     return_value: str | None
+    # The return value was not UTF-8: its undecodable bytes were replaced with U+FFFD.
+    return_value_replaced: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,16 @@ class RemoteAction:
     password: str = field(repr=False)
     cmd: str
     target: int | None
+
+
+class LossyText(str):
+    """An OSC string that was not UTF-8, decoded with U+FFFD for each undecodable byte.
+
+    Only free text may be used lossy (an instruction's return value); keys, uuids,
+    statuses and names must be exact, so the strict readers refuse it.
+    """
+
+    __slots__ = ()
 
 
 # --- datagram codec -------------------------------------------------------------------
@@ -105,10 +117,12 @@ def decode_message(data: bytes) -> tuple[str, list[OscArg]]:
     if not data.startswith(b"/"):
         raise MalformedMessage("not an OSC message")
     address, pos = _read_string(data, 0)
+    if isinstance(address, LossyText):
+        raise MalformedMessage("OSC address is not UTF-8")
     if pos == len(data):
         return address, []  # OSC 1.0 allows a message without a type tag string
     tags, pos = _read_string(data, pos)
-    if not tags.startswith(","):
+    if isinstance(tags, LossyText) or not tags.startswith(","):
         raise MalformedMessage("type tag string does not start with ','")
     args: list[OscArg] = []
     for tag in tags[1:]:
@@ -143,10 +157,12 @@ def _read_string(data: bytes, pos: int) -> tuple[str, int]:
     after = (end + 4) & ~3  # the null and its padding fill up to a multiple of four
     if after > len(data):
         raise MalformedMessage("OSC string padding is cut off")
+    raw = data[pos:end]
     try:
-        return data[pos:end].decode("utf-8"), after
+        return raw.decode("utf-8"), after
     except UnicodeDecodeError:
-        raise MalformedMessage("OSC string is not UTF-8") from None
+        # One odd value (Latin-1, or UTF-8 cut short) must not drop the whole message.
+        return LossyText(raw.decode("utf-8", errors="replace")), after
 
 
 def _read_blob(data: bytes, pos: int) -> tuple[bytes, int]:
@@ -185,6 +201,8 @@ def _pairs(args: Sequence[object]) -> dict[str, object]:
         key = args[index]
         if not isinstance(key, str):
             raise MalformedMessage(f"argument {index} must be a string key")
+        if isinstance(key, LossyText):
+            raise MalformedMessage(f"argument {index} (a key) is not UTF-8")
         if args[index + 1] is not None:
             fields[key] = args[index + 1]
     return fields
@@ -196,10 +214,18 @@ def _require(fields: Mapping[str, object], key: str) -> object:
     return fields[key]
 
 
-def _as_str(key: str, value: object) -> str:
+def _as_text(key: str, value: object) -> str:
+    """Free text: a string, lossy or not."""
     if not isinstance(value, str):
         raise MalformedMessage(f"{key!r} must be a string, not {type(value).__name__}")
     return value
+
+
+def _as_str(key: str, value: object) -> str:
+    """An exact string: keys, uuids, statuses and names are refused unless UTF-8."""
+    if isinstance(value, LossyText):
+        raise MalformedMessage(f"{key!r} is not UTF-8")
+    return _as_text(key, value)
 
 
 def _as_int(key: str, value: object, low: int, high: int) -> int:
@@ -269,11 +295,13 @@ def parse_acknowledgement(args: Sequence[object]) -> Acknowledgement:
     status = _as_str("status", _require(fields, "status"))
     if status not in ACK_STATUSES:
         raise MalformedMessage("'status' is not a known acknowledgement status")
-    return_value = fields.get("return_value")
+    raw_return = fields.get("return_value")
+    return_value = None if raw_return is None else _as_text("return_value", raw_return)
     return Acknowledgement(
         uuid=ack_uuid,
         status=status,
-        return_value=None if return_value is None else _as_str("return_value", return_value),
+        return_value=None if return_value is None else str(return_value),
+        return_value_replaced=isinstance(return_value, LossyText),
     )
 
 

@@ -20,6 +20,7 @@ from gencaster.streaming.osc import (
     password_matches,
 )
 from gencaster.streaming.osc.messages import decode_message, encode_message
+from tests.support.osc import acknowledge_datagram, osc_string
 
 UUID = "5a3c1a52-8f4e-4f1c-9f64-3f2d7f1b2c10"
 
@@ -300,7 +301,7 @@ GOOD = encode_message("/acknowledge", ["uuid", UUID, "status", "FINISHED"])
         (b"/x\0\0,c\0\0abcd", "unsupported OSC type tag"),
         (b"/x\0\0,i\0\0\0\0", "ends inside an argument"),
         (b"/x\0\0,i\0\0" + struct.pack(">i", 1) + b"\0\0\0\0", "trailing bytes"),
-        (b"/x\0\0,s\0\0\xff\xfe\0\0", "not UTF-8"),
+        (b"/\xff\xfe\0,\0\0\0", "address is not UTF-8"),
         (b"/x\0\0,b\0\0" + struct.pack(">i", 100) + b"abcd", "blob is cut off"),
         (b"/x\0\0,b\0\0" + struct.pack(">i", -4), "blob is cut off"),
         (GOOD[:-4], "unterminated OSC string"),
@@ -311,3 +312,41 @@ GOOD = encode_message("/acknowledge", ["uuid", UUID, "status", "FINISHED"])
 def test_malformed_datagrams_are_refused(data: bytes, reason: str) -> None:
     with pytest.raises(MalformedMessage, match=reason):
         decode_message(data)
+
+
+@pytest.mark.parametrize(
+    ("raw", "decoded"),
+    [(b"gr\xfcn", "gr\ufffdn"), ("grün".encode()[:-2], "gr\ufffd")],
+    ids=["latin-1", "utf-8-cut-short"],
+)
+def test_free_text_that_is_not_utf8_is_decoded_leniently_and_marked(raw: bytes, decoded: str):
+    address, args = decode_message(acknowledge_datagram(UUID, raw))
+    ack = parse_acknowledgement(args)
+    assert (address, ack.uuid, ack.status) == ("/acknowledge", uuid.UUID(UUID), "FINISHED")
+    assert ack.return_value == decoded and type(ack.return_value) is str
+    assert ack.return_value_replaced
+
+
+def test_utf8_return_values_are_not_marked():
+    ack = parse_acknowledgement(decode_message(acknowledge_datagram(UUID, "grün".encode()))[1])
+    assert ack.return_value == "grün" and not ack.return_value_replaced
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"uuid", b"\xff" + UUID.encode()[1:], b"status", b"FINISHED"],
+        [b"uuid", UUID.encode(), b"status", b"FINISHE\xc4"],
+        [b"uu\xefd", UUID.encode(), b"status", b"FINISHED"],
+    ],
+    ids=["uuid", "status", "key"],
+)
+def test_keys_uuids_and_statuses_stay_strict(args: list[bytes]):
+    datagram = (
+        osc_string(b"/acknowledge")
+        + osc_string(b"," + b"s" * len(args))
+        + b"".join(osc_string(arg) for arg in args)
+    )
+    _address, decoded = decode_message(datagram)
+    with pytest.raises(MalformedMessage, match="UTF-8"):
+        parse_acknowledgement(decoded)

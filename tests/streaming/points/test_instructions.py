@@ -15,7 +15,7 @@ from gencaster.streaming.osc import Acknowledgement, FakeStreamPoint, OscClient,
 from gencaster.streaming.osc.messages import ACKNOWLEDGE_ADDRESS
 from models import InstructionState, StreamInstruction, StreamPoint
 from tests.streaming.points.conftest import LOOPBACK, TIMEOUT, registered
-from tests.support.osc import UdpPeer
+from tests.support.osc import UdpPeer, acknowledge_datagram
 from tests.support.polling import eventually
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
@@ -270,3 +270,24 @@ async def test_each_dispatcher_has_its_own_budget_for_unknown_uuids(
         await other.acknowledge(Acknowledgement(stranger, "FINISHED", None), LOOPBACK)
     assert flooded < 100  # the flood itself was throttled ...
     assert str(stranger) in caplog.records[-1].getMessage()  # ... but not the next server
+
+
+@pytest.mark.parametrize("raw", [b"gr\xfcn", b"gr\xc3"], ids=["latin-1", "utf-8-cut-short"])
+async def test_a_return_value_that_is_not_utf8_still_finishes_the_instruction(
+    raw: bytes,
+    osc_server: OscServer,
+    make_peer: MakePeer,
+    dispatcher: InstructionDispatcher,
+    caplog: pytest.LogCaptureFixture,
+):
+    caplog.set_level(logging.INFO)
+    peer = await make_peer()
+    point = await StreamPoint.create(host="127.0.0.1", port=peer.port)
+    async with dispatcher.pending(point, "1") as pending:
+        await peer.receive()
+        peer.send_raw(acknowledge_datagram(str(pending.instruction.uuid), raw), osc_server.port)
+        row = await pending.finished(TIMEOUT)
+    stored = await StreamInstruction.get(uuid=row.uuid)
+    assert stored.state == InstructionState.FINISHED
+    assert stored.return_value == "gr\ufffd" + ("n" if raw.endswith(b"n") else "")
+    assert any("not UTF-8" in record.getMessage() for record in caplog.records)
