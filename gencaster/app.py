@@ -27,7 +27,7 @@ from gencaster.schema import schema
 from gencaster.services import create_services
 from gencaster.settings import Settings
 from gencaster.streaming.runtime import StreamingRuntime
-from gencaster.transport.contexts import websocket_hooks
+from gencaster.transport.contexts import staff_watch, websocket_hooks
 from gencaster.transport.graphiql import STATIC_DIR
 from gencaster.transport.health import register_health
 from gencaster.transport.http import LiveRequests, graphql_view, origin_allowed
@@ -113,6 +113,7 @@ def query_limits(settings: Settings) -> QueryLimits:
         max_cost=settings.max_query_cost,
         list_size=settings.query_list_size,
         max_tokens=settings.max_query_tokens,
+        max_text_chars=settings.max_text_chars,
     )
 
 
@@ -176,6 +177,8 @@ def create_app(settings: Settings | None = None) -> Sanic:
             listening=streaming.listening,
         )
         resources.callback(app.ctx.services.logins.hashing.close)
+        await app.ctx.services.access.start()
+        resources.push_async_callback(app.ctx.services.access.close)
         app.ctx.readiness = Readiness(broker=broker, osc_server=streaming.osc_server)
 
     async def close_resources(app: Sanic) -> None:
@@ -194,6 +197,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
             limits=app.ctx.query_limits,
             shared=SharedFeeds(SHAREABLE_SUBSCRIPTIONS),
             access_key=lambda context: context.is_staff,
+            watch=staff_watch(app),
         ),
         check_origin=origin_allowed,
         init_timeout=settings.ws_init_timeout_s,

@@ -23,10 +23,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.exceptions import IntegrityError
 
 from gencaster.errors import Conflict
+from gencaster.text import unstorable_reason
 from gencaster.throttle import FailureThrottle
 from models import Session, User
 
 SESSION_COOKIE = "gencaster_session"
+USERNAME_MAX_LENGTH: int = User._meta.fields_map["username"].max_length  # type: ignore[attr-defined]
+MAX_PASSWORD_CHARS = 4096
 # An address may fail this many times as often as one user name before it waits.
 ADDRESS_FACTOR = 4
 MAX_NAME_KEY = 256
@@ -110,10 +113,27 @@ async def create_user(
         raise Conflict(f"A user named {username!r} exists already") from exc
 
 
+def _plausible(username: str, password: str) -> bool:
+    """Whether the credentials could belong to a user at all (storable, not over-long)."""
+    return (
+        0 < len(username) <= USERNAME_MAX_LENGTH
+        and len(password) <= MAX_PASSWORD_CHARS
+        and unstorable_reason(username) is None
+        and unstorable_reason(password) is None
+    )
+
+
 async def authenticate(
     username: str, password: str, hashing: PasswordHashing | None = None
 ) -> User | None:
-    """The active user with these credentials, or ``None``."""
+    """The active user with these credentials, or ``None``.
+
+    Text no user can have is answered like an unknown user, as slowly as a real
+    check, so a caller learns nothing from how a name is refused.
+    """
+    if not _plausible(username, password):
+        await verify_password(_DUMMY_HASH, "", hashing)
+        return None
     user = await User.get_or_none(username=username)
     if user is None:
         await verify_password(_DUMMY_HASH, password, hashing)

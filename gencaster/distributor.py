@@ -27,6 +27,8 @@ MessageType = Literal[
     "stream_log.update",
     "instruction.update",
     "stream_variable.update",
+    "access.revoked",
+    "broker.resync",
 ]
 
 
@@ -77,6 +79,7 @@ class GenCasterChannel:
         return f"stream_variables:{stream_uuid}"
 
     STREAMS_CHANNEL = "streams"
+    ACCESS_CHANNEL = "access"
     STREAM_LOGS_CHANNEL = "stream_logs"
 
     async def _publish(self, channel: str, update: Update) -> None:
@@ -128,6 +131,16 @@ class GenCasterChannel:
         await self._publish(
             self.stream_variables_channel(stream_uuid), Update("stream_variable.update", data)
         )
+
+    async def publish_access_revoked(
+        self, *, session_digest: str | None = None, user_uuid: UUID | str | None = None
+    ) -> None:
+        """A session ended, or a user's rights changed: open staff operations re-check."""
+        if session_digest is not None:
+            data = {"uuid": session_digest, "kind": "session"}
+        else:
+            data = {"uuid": str(user_uuid), "kind": "user"}
+        await self._publish(self.ACCESS_CHANNEL, Update("access.revoked", data))
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Update]]:

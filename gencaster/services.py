@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Protocol
 from uuid import UUID
 
+from gencaster.access import AccessWatch
 from gencaster.audio import AudioLibrary
 from gencaster.auth import LoginGuard, SessionStore
 from gencaster.broker import Broker
@@ -43,6 +44,7 @@ class Services:
     variables: StreamVariableService
     listening: Listening
     logins: LoginGuard
+    access: AccessWatch
 
 
 def create_services(
@@ -54,12 +56,16 @@ def create_services(
     variables: StreamVariableService,
     listening: Listening,
 ) -> Services:
+    sessions = SessionStore(
+        settings.resolved_secret_key(), lifetime=timedelta(days=settings.session_days)
+    )
     return Services(
         settings=settings,
         broker=broker,
         channel=channel,
-        sessions=SessionStore(
-            settings.resolved_secret_key(), lifetime=timedelta(days=settings.session_days)
+        sessions=sessions,
+        access=AccessWatch(
+            channel=channel, digest=sessions.digest, audit_interval=settings.session_audit_s
         ),
         editor=StoryGraphEditor(channel),
         media=media,

@@ -101,6 +101,10 @@ class Settings(BaseModel):
     request_head_timeout_s: PositiveSeconds = 10.0
     request_body_timeout_s: PositiveSeconds = 60.0
     max_connections_per_address: Positive = 64
+    # Free text without a column bound (cell code, markdown, descriptions), in characters.
+    max_text_chars: Positive = 200_000
+    # How often open staff subscriptions re-check that their login still holds.
+    session_audit_s: PositiveSeconds = 10.0
     tts_backend: str = "espeak"
     tts_language: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,16}$")] = "de"
     debug: bool = False

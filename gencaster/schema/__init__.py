@@ -5,6 +5,7 @@ from __future__ import annotations
 import graphene
 
 from gencaster.schema import types
+from gencaster.schema.limits import apply_text_limits
 from gencaster.schema.mutations import Mutation
 from gencaster.schema.permissions import protect_staff_fields
 from gencaster.schema.queries import Query
@@ -19,6 +20,7 @@ def build_schema() -> graphene.Schema:
         types=[types.Text, types.Input, types.Checkbox, types.Button],
     )
     protect_staff_fields(built.graphql_schema)
+    apply_text_limits(built.graphql_schema)
     return built
 
 

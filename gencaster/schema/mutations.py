@@ -27,6 +27,14 @@ def _invalid_code(error: InvalidPythonCode) -> types.InvalidPythonCode:
     )
 
 
+async def _end_session(context: Any) -> None:
+    """End the caller's session here and its staff operations in every process."""
+    token = context.session_token
+    await context.services.sessions.end(token)
+    if token:
+        await context.services.access.session_ended(token)
+
+
 class Mutation(graphene.ObjectType):
     auth_login = Field(
         NonNull(types.LoginRequestResponse),
@@ -105,7 +113,7 @@ class Mutation(graphene.ObjectType):
         user = await logins.login(username, password, context.client_address)
         if user is None:
             return types.LoginError(error_message="Wrong credentials")
-        await context.services.sessions.end(context.session_token)
+        await _end_session(context)
         context.new_session_token = await context.services.sessions.start(user)
         context.user = user
         if context.on_session_change is not None:
@@ -115,7 +123,7 @@ class Mutation(graphene.ObjectType):
     @staticmethod
     async def resolve_auth_logout(root: Any, info: graphene.ResolveInfo) -> bool:
         context = context_of(info)
-        await context.services.sessions.end(context.session_token)
+        await _end_session(context)
         context.end_session = True
         context.user = None
         if context.on_session_change is not None:

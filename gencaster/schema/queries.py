@@ -26,6 +26,7 @@ from gencaster.schema.filters import (
 )
 from gencaster.schema.inputs import id_list
 from gencaster.schema.scalars import UUID
+from gencaster.text import clip
 from models import AudioFile, Graph, Node, StreamPoint, StreamVariable
 
 
@@ -34,7 +35,7 @@ def parse_pk(pk: Any) -> PyUUID:
     try:
         return PyUUID(str(pk))
     except ValueError as exc:
-        raise BadUserInput(f"{pk!r} is not a valid UUID") from exc
+        raise BadUserInput(f"{clip(repr(pk), 100)} is not a valid UUID") from exc
 
 
 async def get_by_pk(model: Any, pk: Any, what: str) -> Any:

@@ -24,6 +24,7 @@ import graphene
 from graphql import GraphQLError, StringValueNode, ValueNode, print_ast
 
 from gencaster.errors import BadUserInput
+from gencaster.text import clip
 
 
 class ScalarInputError(BadUserInput):
@@ -53,7 +54,7 @@ def _to_uuid(value: Any, node: ValueNode | None = None) -> uuid.UUID:
             return uuid.UUID(value)
         except ValueError:
             pass
-    _bad_input(f"Invalid UUID: {value!r}", node)
+    _bad_input(f"Invalid UUID: {clip(repr(value), 100)}", node)
 
 
 class UUID(graphene.Scalar):
@@ -77,14 +78,17 @@ class UUID(graphene.Scalar):
 
 def _to_datetime(value: Any, node: ValueNode | None = None) -> datetime:
     if not isinstance(value, str):
-        _bad_input(f"DateTime must be an ISO-8601 string, got {value!r}", node)
+        _bad_input(f"DateTime must be an ISO-8601 string, got {clip(repr(value), 100)}", node)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        _bad_input(f"Invalid ISO-8601 DateTime: {value!r}", node)
+        _bad_input(f"Invalid ISO-8601 DateTime: {clip(repr(value), 100)}", node)
     if moment.tzinfo is None:
         # A time without an offset is ambiguous (a browser's local time?): refuse to guess.
-        _bad_input(f"DateTime needs a timezone offset (e.g. 'Z' or '+00:00'): {value!r}", node)
+        _bad_input(
+            f"DateTime needs a timezone offset (e.g. 'Z' or '+00:00'): {clip(repr(value), 100)}",
+            node,
+        )
     return moment.astimezone(UTC)
 
 

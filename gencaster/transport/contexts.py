@@ -9,13 +9,20 @@ effect on open sockets too; a login or logout over the socket changes its sessio
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
+from functools import lru_cache
 from typing import Any
 
+from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast, parse
 from sanic import Sanic
 
 from gencaster.auth import SESSION_COOKIE
+from gencaster.schema import schema
 from gencaster.schema.context import GraphQLContext
+from gencaster.schema.permissions import staff_fields
+from gencaster.transport.execution import GraphQLRequest
 from gencaster.transport.ws.adapter import ConnectionInfo
+from gencaster.transport.ws.operation import Revoke, Watch
 from gencaster.transport.ws.registry import OperationScope
 
 INIT_TOKEN_KEY = "sessionToken"
@@ -45,3 +52,40 @@ def websocket_hooks(app: Sanic) -> tuple[Any, Any]:
         )
 
     return on_connect, context_factory
+
+
+def staff_watch(app: Sanic) -> Watch:
+    """``watch`` for ``register_websocket``: staff operations end with their login."""
+
+    def watch(
+        context: GraphQLContext, request: GraphQLRequest, revoke: Revoke
+    ) -> AbstractAsyncContextManager[Any]:
+        if not context.is_staff or not needs_staff(request.query, request.operation_name):
+            return nullcontext(None)
+        return app.ctx.services.access.watch(context.session_token, revoke)
+
+    return watch
+
+
+@lru_cache(maxsize=512)
+def needs_staff(query: str, operation_name: str | None) -> bool:
+    """Whether the operation selects a root field only staff may use."""
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False
+    if operation is None:
+        return False
+    root = _ROOT_NAMES[operation.operation]
+    return any(
+        isinstance(node, FieldNode) and (root, node.name.value) in _STAFF_FIELDS
+        for node in operation.selection_set.selections
+    )
+
+
+_STAFF_FIELDS = frozenset(staff_fields(schema.graphql_schema))
+_ROOT_NAMES = {
+    OperationType.QUERY: "Query",
+    OperationType.MUTATION: "Mutation",
+    OperationType.SUBSCRIPTION: "Subscription",
+}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import traceback
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from graphql import (
 from graphql.pyutils import is_awaitable
 
 from gencaster.errors import GencasterError
+from gencaster.text import clip
+from gencaster.transport.arguments import check_arguments
 from gencaster.transport.limits import CostBudget, QueryLimits, check_limits
 
 logger = logging.getLogger(__name__)
@@ -126,6 +129,8 @@ def prepare_request(
         document = parse(request.query, max_tokens=limits.max_tokens)
     except GraphQLError as error:
         return ExecutionResult(data=None, errors=[error])
+    except RecursionError:
+        return bad_request("The query is nested too deeply")
     refusal = _admit(schema, document, request, limits, budget)
     if refusal is not None:
         return refusal
@@ -134,6 +139,15 @@ def prepare_request(
         return bad_request("Unknown or ambiguous operation name")
     if operation.operation == OperationType.MUTATION and not allow_mutations:
         return bad_request("Mutations are not allowed with GET requests")
+    text_errors = check_arguments(
+        schema.graphql_schema,
+        document,
+        operation,
+        request.variables,
+        max_text_chars=limits.max_text_chars,
+    )
+    if text_errors:
+        return ExecutionResult(data=None, errors=text_errors)
     return document
 
 
@@ -175,6 +189,14 @@ async def run_document(
     return result
 
 
+def bounded_traceback(error: BaseException | None) -> str:
+    """The traceback with every line clipped: exception messages may quote user input."""
+    if error is None:
+        return ""
+    lines = traceback.format_exception(error)
+    return "".join(clip(line, 1000) + ("" if line.endswith("\n") else "\n") for line in lines)
+
+
 def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, GencasterError):
@@ -192,7 +214,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     message = error.message
     if code == "INTERNAL_SERVER_ERROR":
         logger.error(
-            "Unhandled error in GraphQL resolver at %s", error.path, exc_info=error.original_error
+            "Unhandled error in GraphQL resolver at %s\n%s",
+            clip(str(error.path)),
+            bounded_traceback(error.original_error),
         )
         message = INTERNAL_MESSAGE
     formatted: dict[str, Any] = {"message": message}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
@@ -15,6 +14,7 @@ from sanic.response import HTTPResponse
 from gencaster.auth import SESSION_COOKIE
 from gencaster.schema.context import GraphQLContext
 from gencaster.transport.csrf import request_origin_allowed
+from gencaster.transport.decoding import UndecodableInput, decode_json, media_type
 from gencaster.transport.execution import GraphQLRequest, execute_request, format_result
 from gencaster.transport.graphiql import graphiql_html
 from gencaster.transport.limits import CostBudget
@@ -55,9 +55,9 @@ def _json_object(raw: Any, what: str) -> dict[str, Any] | None:
         return None
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except ValueError as exc:
-            raise RequestError(f"{what} is not valid JSON") from exc
+            raw = decode_json(raw, what)
+        except UndecodableInput as exc:
+            raise RequestError(exc.reason) from exc
     if raw is not None and not isinstance(raw, dict):
         raise RequestError(f"{what} must be a JSON object")
     return raw
@@ -139,20 +139,21 @@ async def _parse(
     if request.method == "GET":
         args = {key: request.args.get(key) for key in ("query", "variables", "operationName")}
         return graphql_request_from(args), False, None
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
+    content_type = media_type(request.headers.get("content-type", ""))
+    if content_type == "multipart/form-data":
         form = await _read_multipart(request, context)
         try:
             return graphql_request_from(form.operations), True, form
         except RequestError:
             await form.discard()
             raise
-    if not content_type.startswith("application/json"):
+    if content_type != "application/json":
         raise RequestError("Send GraphQL as application/json or multipart/form-data")
     try:
-        payload = json.loads(await _request_body(request, MAX_JSON_BODY_BYTES) or b"null")
-    except ValueError as exc:
-        raise RequestError("The body is not valid JSON") from exc
+        body = await _request_body(request, MAX_JSON_BODY_BYTES)
+        payload = decode_json(body or b"null", "The body")
+    except UndecodableInput as exc:
+        raise RequestError(exc.reason) from exc
     return graphql_request_from(payload), True, None
 
 

@@ -50,6 +50,8 @@ from graphql import (
 )
 from graphql.type import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
+from gencaster.transport.arguments import DEFAULT_MAX_TEXT_CHARS
+
 __all__ = [
     "CostBudget",
     "Measure",
@@ -79,6 +81,8 @@ class QueryLimits:
     # Items a list field is assumed to return when no argument says how many.
     list_size: int = 10
     max_tokens: int = 10_000
+    # Free text without a column bound (code, markdown), checked by transport/arguments.py.
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
 
 
 @dataclass(frozen=True)

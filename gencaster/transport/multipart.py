@@ -16,7 +16,6 @@ module keeps the spec's layer on top: part order, the map, spooling and the limi
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
@@ -28,6 +27,8 @@ from typing import Any
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser as Splitter
+
+from gencaster.transport.decoding import UndecodableInput, decode_json
 
 MAX_FIELD_BYTES = 4 * 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024
@@ -240,9 +241,9 @@ async def _read_field(body: AsyncIterator[bytes], name: str) -> Any:
         if len(data) > MAX_FIELD_BYTES:
             raise MultipartError(f"The {name} part is too long")
     try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise MultipartError(f"The {name} part is not valid JSON") from exc
+        return decode_json(data, f"The {name} part")
+    except UndecodableInput as exc:
+        raise MultipartError(exc.reason) from exc
 
 
 async def _spool(body: AsyncIterator[bytes], upload: UploadedFile, spool_dir: Path | None) -> None:

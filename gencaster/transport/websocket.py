@@ -8,7 +8,6 @@ handshake and hands the socket to exactly one handler.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -22,6 +21,7 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
 from gencaster.tasks import TaskSet
+from gencaster.transport.decoding import UndecodableInput, decode_json
 from gencaster.transport.limits import CostBudget
 from gencaster.transport.ws import graphql_transport_ws, graphql_ws
 from gencaster.transport.ws.adapter import ConnectionInfo, InvalidFrame, SocketClosed
@@ -94,8 +94,9 @@ class SanicSocket:
                 yield InvalidFrame("WebSocket message type must be text")
                 continue
             try:
-                yield json.loads(data)
-            except ValueError:
+                yield decode_json(data, "The message")
+            except UndecodableInput:
+                # The words the graphql-ws clients know, whatever made the frame unreadable.
                 yield InvalidFrame("Invalid message received")
 
     async def send_json(self, message: Mapping[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -22,9 +23,10 @@ class GraphQLClient:
         self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """The whole response body (``data`` and maybe ``errors``)."""
-        response = await self.http.post(
-            self.url, json={"query": query, "variables": variables or {}}, **kwargs
-        )
+        # Escaped as JSON.stringify does, so lone surrogates travel as "\\ud800".
+        body = json.dumps({"query": query, "variables": variables or {}})
+        headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+        response = await self.http.post(self.url, content=body, headers=headers, **kwargs)
         assert response.status_code == 200, response.text
         return response.json()
 

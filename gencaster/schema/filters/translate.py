@@ -49,6 +49,7 @@ from gencaster.schema.filters.inputs import (
     LookupInput,
     Shape,
 )
+from gencaster.text import clip
 
 
 def filter_to_q(value: Mapping[str, Any] | None, input_type: type[FilterInput]) -> Q:
@@ -175,7 +176,7 @@ def check_regex(pattern: str) -> None:
             warnings.simplefilter("ignore")  # e.g. FutureWarning "possible nested set"
             _compiled(pattern)
     except re.error as exc:
-        raise BadUserInput(f"Invalid regular expression {pattern!r}: {exc}") from exc
+        raise BadUserInput(f"Invalid regular expression {clip(repr(pattern), 100)}: {exc}") from exc
 
 
 _INVALID_REGULAR_EXPRESSION = "2201B"  # SQLSTATE

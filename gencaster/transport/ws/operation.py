@@ -7,19 +7,22 @@ mapping here, in one place.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from contextlib import aclosing, nullcontext
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from inspect import isawaitable
 from typing import Any, Protocol
 
 import graphene
+from graphql import DocumentNode
 from graphql.error import GraphQLError
 from graphql.execution import ExecutionResult, MapAsyncIterator
 
 from gencaster.transport.execution import (
     GraphQLRequest,
+    format_error,
     format_result,
     prepare_request,
     run_document,
@@ -30,6 +33,8 @@ from gencaster.transport.ws.registry import FinalMessage, OperationScope
 from gencaster.transport.ws.shared import FeedError, SharedFeeds
 
 ContextFactory = Callable[[ConnectionInfo, OperationScope], Awaitable[Any]]
+Revoke = Callable[[Exception], None]
+Watch = Callable[[Any, GraphQLRequest, Revoke], AbstractAsyncContextManager[Any]]
 OnConnect = Callable[[ConnectionInfo], Awaitable[bool | dict[str, Any]]]
 
 
@@ -49,6 +54,8 @@ class SocketSettings:
     # Identical read-only subscriptions of callers with the same access share one feed.
     shared: SharedFeeds | None = None
     access_key: Callable[[Any], Hashable] = lambda context: None
+    # Watches what the operation's login allows; calls back to end it when that is lost.
+    watch: Watch | None = None
 
 
 class ResultSink(Protocol):
@@ -109,14 +116,51 @@ async def run_operation(
 ) -> FinalMessage | None:
     """Execute ``request``, send its results and return the last message to send."""
     operation_id = scope.operation_id
-    try:
-        # Measured before anything else, so a refused operation costs no database read.
-        document = prepare_request(
-            settings.schema, request, limits=settings.limits, budget=connection.budget
+    async with AsyncExitStack() as stack:
+        try:
+            # Measured before anything else, so a refused operation costs no database read.
+            document = prepare_request(
+                settings.schema, request, limits=settings.limits, budget=connection.budget
+            )
+            if isinstance(document, ExecutionResult):
+                return partial(sink.send_errors, operation_id, document.errors or [])
+            context = await settings.context_factory(connection, scope)
+            watched = await stack.enter_async_context(_watch(settings, context, request))
+        except Exception as error:
+            return partial(sink.send_errors, operation_id, [as_graphql_error(error)])
+        try:
+            return await _execute(document, request, context, settings, sink, operation_id)
+        except asyncio.CancelledError:
+            revoked = getattr(watched, "revoked", None)
+            task = asyncio.current_task()
+            # Only a cancellation the watch asked for, and nobody else's too, ends here.
+            if revoked is None or task is None or task.uncancel() > 0:
+                raise
+        await sink.send_result(
+            operation_id, {"data": None, "errors": [format_error(as_graphql_error(revoked))]}
         )
-        if isinstance(document, ExecutionResult):
-            return partial(sink.send_errors, operation_id, document.errors or [])
-        context = await settings.context_factory(connection, scope)
+        return partial(sink.send_complete, operation_id)
+
+
+def _watch(
+    settings: SocketSettings, context: Any, request: GraphQLRequest
+) -> AbstractAsyncContextManager[Any]:
+    if settings.watch is None:
+        return nullcontext(None)
+    task = asyncio.current_task()
+    assert task is not None
+    return settings.watch(context, request, lambda _error: task.cancel())
+
+
+async def _execute(
+    document: DocumentNode,
+    request: GraphQLRequest,
+    context: Any,
+    settings: SocketSettings,
+    sink: ResultSink,
+    operation_id: str,
+) -> FinalMessage | None:
+    try:
         if settings.shared is not None and settings.shared.can_share(request):
             await _follow_shared(settings, request, context, sink, operation_id)
             return partial(sink.send_complete, operation_id)

@@ -1,0 +1,168 @@
+"""Losing a login ends what it allowed: open staff subscriptions end with the session.
+
+``AccessWatch`` knows, per process, every open operation that needs a staff session
+(a WebSocket subscription, typically) and the session it runs on. It ends such an
+operation (``UNAUTHENTICATED``) when
+
+- the session ends (logout, or a new login on the same socket): at once, in every
+  process, through an ``access.revoked`` message on the broker;
+- the session expires: at its expiry time;
+- the user is deactivated or loses staff rights, however that was written: the
+  watch re-checks all its sessions in one query every ``audit_interval`` seconds,
+  and at once for a user named in an ``access.revoked`` message.
+
+The audit also covers a revocation message lost while the broker was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
+
+from tortoise.exceptions import BaseORMException
+
+from gencaster.distributor import GenCasterChannel, Update
+from gencaster.errors import Unauthenticated
+from models import Session
+
+logger = logging.getLogger(__name__)
+
+REVOKED_MESSAGE = "Your login has ended; log in again to go on"
+# Database and connection failures the audit waits out (it runs again later).
+_TRANSIENT = (BaseORMException, OSError, ConnectionError, asyncio.TimeoutError)
+
+
+@dataclass(eq=False)
+class Watched:
+    """One watched operation: ``revoke`` ends it; ``revoked`` tells whether it was."""
+
+    digest: str
+    user_uuid: UUID
+    revoke_callback: Callable[[Unauthenticated], None]
+    revoked: Unauthenticated | None = None
+    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+    def revoke(self) -> None:
+        if self.revoked is not None:
+            return
+        self.revoked = Unauthenticated(REVOKED_MESSAGE)
+        if self.timer is not None:
+            self.timer.cancel()
+        self.revoke_callback(self.revoked)
+
+
+class AccessWatch:
+    def __init__(
+        self,
+        *,
+        channel: GenCasterChannel,
+        digest: Callable[[str], str],
+        audit_interval: float = 10.0,
+    ) -> None:
+        self._channel = channel
+        self._digest = digest
+        self._audit_interval = audit_interval
+        self._watched: set[Watched] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def watched(self) -> int:
+        return len(self._watched)
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="access-watch")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    @asynccontextmanager
+    async def watch(
+        self, token: str | None, on_revoke: Callable[[Unauthenticated], None]
+    ) -> AsyncIterator[Watched | None]:
+        """Watch the block's session; ``on_revoke`` is called once if it is lost."""
+        session = await self._session(token)
+        if session is None:
+            yield None
+            return
+        entry = Watched(session.token_digest, session.user_id, on_revoke)  # type: ignore[attr-defined]
+        delay = (session.expires_at - datetime.now(UTC)).total_seconds()
+        entry.timer = asyncio.get_running_loop().call_later(max(delay, 0.0), entry.revoke)
+        self._watched.add(entry)
+        try:
+            yield entry
+        finally:
+            self._watched.discard(entry)
+            if entry.timer is not None:
+                entry.timer.cancel()
+
+    async def _session(self, token: str | None) -> Session | None:
+        if not token or len(token) > 256:
+            return None
+        return await Session.get_or_none(token_digest=self._digest(token))
+
+    # Revocations: published by whoever ends a session or changes a user.
+
+    async def session_ended(self, token: str) -> None:
+        digest = self._digest(token)
+        self._revoke(lambda entry: entry.digest == digest)
+        await self._channel.publish_access_revoked(session_digest=digest)
+
+    async def user_changed(self, user_uuid: UUID) -> None:
+        await self._channel.publish_access_revoked(user_uuid=user_uuid)
+        await self._audit(lambda entry: entry.user_uuid == user_uuid)
+
+    def _revoke(self, matches: Callable[[Watched], bool]) -> None:
+        for entry in [entry for entry in self._watched if matches(entry)]:
+            entry.revoke()
+
+    async def _run(self) -> None:
+        async with self._channel.subscribe(self._channel.ACCESS_CHANNEL) as updates:
+            listener = asyncio.get_running_loop().create_task(self._listen(updates))
+            try:
+                while True:
+                    await asyncio.sleep(self._audit_interval)
+                    await self._audit(lambda entry: True)
+            finally:
+                listener.cancel()
+                with suppress(asyncio.CancelledError):
+                    await listener
+
+    async def _listen(self, updates: AsyncIterator[Update]) -> None:
+        async for update in updates:
+            if update.type == "broker.resync":
+                await self._audit(lambda entry: True)
+            elif update.data.get("kind") == "session":
+                self._revoke(lambda entry, digest=update.uuid: entry.digest == digest)
+            elif update.data.get("kind") == "user":
+                await self._audit(lambda entry, user=update.uuid: str(entry.user_uuid) == user)
+
+    async def _audit(self, selects: Callable[[Watched], bool]) -> None:
+        """Revoke the selected entries whose session is gone, expired, inactive or not staff."""
+        entries = [entry for entry in self._watched if selects(entry) and entry.revoked is None]
+        if not entries:
+            return
+        digests = {entry.digest for entry in entries}
+        try:
+            valid = set(
+                await Session.filter(
+                    token_digest__in=list(digests),
+                    expires_at__gt=datetime.now(UTC),
+                    user__is_active=True,
+                    user__is_staff=True,
+                ).values_list("token_digest", flat=True)
+            )
+        except _TRANSIENT as error:
+            logger.warning("Could not re-check sessions (%s); trying again later", error)
+            return
+        for entry in entries:
+            if entry.digest not in valid:
+                entry.revoke()
