@@ -138,7 +138,7 @@ class AccessWatch:
 
     async def _listen(self, updates: AsyncIterator[Update]) -> None:
         async for update in updates:
-            if update.type == "broker.resync":
+            if update.is_resync:
                 await self._audit(lambda entry: True)
             elif update.data.get("kind") == "session":
                 self._revoke(lambda entry, digest=update.uuid: entry.digest == digest)

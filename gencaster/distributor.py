@@ -17,6 +17,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from gencaster.broker import Broker, BrokerError
+from gencaster.broker.base import RESYNC
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,11 @@ class Update:
     @property
     def uuid(self) -> str:
         return self.data["uuid"]
+
+    @property
+    def is_resync(self) -> bool:
+        """The broker was away: updates may have been lost, so re-check the source."""
+        return self.type == "broker.resync"
 
     def encode(self) -> bytes:
         return json.dumps({"type": self.type, **self.data}).encode()
@@ -149,8 +155,14 @@ class GenCasterChannel:
             yield _decoded(subscription)
 
 
+RESYNC_UPDATE = Update("broker.resync", {"uuid": ""})
+
+
 async def _decoded(subscription: AsyncIterator[bytes]) -> AsyncIterator[Update]:
     async for raw in subscription:
+        if raw == RESYNC:
+            yield RESYNC_UPDATE  # messages may have been lost: re-check the source
+            continue
         try:
             yield Update.decode(raw)
         except (ValueError, KeyError, TypeError):

@@ -178,8 +178,11 @@ class StreamVariables:
             try:
                 async with asyncio.timeout(timeout):
                     async for update in updates:
-                        if update.data.get("key") == name:
-                            return await self._value(name)
+                        if update.is_resync or update.data.get("key") == name:
+                            # After a broker outage the message may be lost: look again.
+                            value = await self._value(name)
+                            if value is not None:
+                                return value
             except TimeoutError:
                 return None
         return None

@@ -20,6 +20,10 @@ from gencaster.broker.errors import BrokerClosed, SubscriptionClosed
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUEUE = 1000
+# Delivered to every subscriber once the backend is back after an outage: messages may
+# have been lost meanwhile (pub/sub is at-most-once), so whoever waits for something
+# re-checks it at its source. No published message is empty, so it cannot be mistaken.
+RESYNC = b""
 
 
 class Subscription:
@@ -242,11 +246,19 @@ class Broker(ABC):
             raise BrokerClosed(channel=channel)
         if not isinstance(message, bytes):
             raise TypeError(f"A message must be bytes, not {type(message).__name__}")
+        if message == RESYNC:
+            raise ValueError("An empty message is reserved for RESYNC")
 
     def _fan_out(self, channel: str, message: bytes) -> None:
         """Hand ``message`` to every local subscriber of ``channel``, without awaiting."""
         for subscription in self._subscribers.get(channel, ()):
             subscription._deliver(message)
+
+    def _resync(self) -> None:
+        """Tell every local subscriber that messages may have been lost."""
+        for subscriptions in self._subscribers.values():
+            for subscription in subscriptions:
+                subscription._deliver(RESYNC)
 
     def _forget(self, channel: str, subscription: Subscription) -> bool:
         """Unregister ``subscription``; true if it was the channel's last one."""

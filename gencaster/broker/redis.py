@@ -100,6 +100,9 @@ class RedisBroker(Broker):
         self._lock = asyncio.Lock()  # serialises (un)subscribes and re-subscription
         self._pending: _Pending | None = None
         self._first_attempt_done = asyncio.Event()
+        # Set when a (re)connection subscribed channels; the PONG that follows its
+        # SUBSCRIBE shows they are live, and then every subscriber gets RESYNC.
+        self._resync_on_pong = False
         self._wire_prefix = f"{prefix}:"
         self.reconnects = 0  # connections re-established after a loss (metrics)
 
@@ -209,6 +212,10 @@ class RedisBroker(Broker):
                 if channels:
                     wires = [self._wire(channel) for channel in channels]
                     await conn.send_command("SUBSCRIBE", *wires, check_health=False)
+                    # Redis answers in order: once this PONG is back, the channels are
+                    # live and a re-check can no longer miss a message.
+                    await conn.send_command("PING", check_health=False)
+                    self._resync_on_pong = True
                 self._upstream = set(channels)
                 self._conn = conn
         except BaseException:
@@ -242,6 +249,9 @@ class RedisBroker(Broker):
             channel = self._local(reply[1])
             if channel is not None:
                 self._fan_out(channel, reply[2])
+        elif kind == b"pong" and self._resync_on_pong:
+            self._resync_on_pong = False
+            self._resync()
         elif kind in (b"subscribe", b"unsubscribe"):
             pending = self._pending
             if pending and pending.kind == kind and pending.wire == reply[1]:
@@ -254,6 +264,7 @@ class RedisBroker(Broker):
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
+        self._resync_on_pong = False
         self._upstream.clear()
         if self._pending is not None:
             _fail(self._pending.waiter, RedisConnectionError("The pub/sub connection was lost"))

@@ -77,6 +77,14 @@ async def _stream_info_payload(event: ListenEvent, stream: Stream | None) -> Any
     return types.GraphDeadEnd(error=event.reason)
 
 
+async def _logs_since(filters: dict[str, Any], since: Any) -> list[StreamLog]:
+    """Matching logs from ``since`` on (inclusive), oldest first, at most MAX_LOG_HISTORY."""
+    query = StreamLog.filter(**filters)
+    if since is not None:
+        query = query.filter(created_date__gte=since)
+    return await query.order_by("created_date", "uuid").limit(MAX_LOG_HISTORY)
+
+
 class Subscription(graphene.ObjectType):
     graph = Field(
         NonNull(types.Graph),
@@ -147,14 +155,22 @@ class Subscription(graphene.ObjectType):
                 .limit(MAX_LOG_HISTORY)
             )
             seen = {log.uuid for log in history}
+            newest = history[0].created_date if history else None
             for log in reversed(history):
                 yield _fresh(info, log)
             async for update in updates:
-                if not _update_matches(update.data, stream_uuid, stream_point_uuid):
+                if update.is_resync:  # logs written while the broker was away
+                    arrived = await _logs_since(filters, newest)
+                elif _update_matches(update.data, stream_uuid, stream_point_uuid):
+                    found = await StreamLog.get_or_none(uuid=update.uuid)
+                    arrived = [] if found is None else [found]
+                else:
                     continue
-                new = await StreamLog.get_or_none(uuid=update.uuid)
-                if new is not None and new.uuid not in seen:
-                    yield _fresh(info, new)
+                for new in arrived:
+                    if new.uuid not in seen:
+                        seen.add(new.uuid)
+                        newest = max(newest or new.created_date, new.created_date)
+                        yield _fresh(info, new)
 
     @staticmethod
     async def subscribe_stream_info(

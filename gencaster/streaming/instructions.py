@@ -88,6 +88,10 @@ class PendingInstruction:
                 async for update in self._updates:
                     if update.data.get("state") == InstructionState.FINISHED:
                         return await self._finished_row()
+                    if update.is_resync:  # an acknowledgement may have been lost meanwhile
+                        row = await self._reload()
+                        if row.state == InstructionState.FINISHED:
+                            return row
             reason = "the broker closed the subscription"
         except TimeoutError:
             pass
