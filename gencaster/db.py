@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, set_global_context
+from tortoise.exceptions import DBConnectionError
 
 from gencaster.settings import Settings
 
@@ -51,6 +53,29 @@ async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
         yield context
     finally:
         await context.close_connections()
+
+
+# What a database that is down, restarting or unreachable raises, at any depth of
+# the exception's cause chain (Tortoise wraps the driver's errors).
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    DBConnectionError,
+    OSError,  # refused or reset connections, and timeouts
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # "connection is closed"
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, cannot connect now
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database could not be reached (worth retrying)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _aerich_config() -> dict[str, Any]:

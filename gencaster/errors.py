@@ -9,7 +9,8 @@ Every error a client may be shown derives from ``GencasterError`` and carries th
     ├── Forbidden            FORBIDDEN
     ├── NotFound             NOT_FOUND
     ├── BadUserInput         BAD_USER_INPUT
-    └── Conflict             CONFLICT
+    ├── Conflict             CONFLICT
+    └── ServiceUnavailable   SERVICE_UNAVAILABLE
 """
 
 from __future__ import annotations
@@ -54,3 +55,12 @@ class BadUserInput(GencasterError):
 
 class Conflict(GencasterError):
     code = "CONFLICT"
+
+
+class ServiceUnavailable(GencasterError):
+    """The database (or another service) cannot be reached right now; try again."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str = "The database is unavailable; try again shortly") -> None:
+        super().__init__(message)

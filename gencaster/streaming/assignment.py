@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+import random
+from collections.abc import Coroutine, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -38,6 +40,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Subquery
 from tortoise.transactions import in_transaction
 
+from gencaster.db import is_unavailable
 from gencaster.distributor import GenCasterChannel
 from gencaster.streaming.processes import ProcessRegistry, decrement_listeners, utc_now
 from models import Graph, ListenerAttachment, Stream, StreamAssignmentPolicy, StreamPoint
@@ -106,10 +109,20 @@ class StreamAssigner:
         # Shielded: a second cancellation of the caller cannot cut the release short.
         return await asyncio.shield(self._spawn(self._release(attachment)))
 
-    async def wait_idle(self) -> None:
-        """Wait until every attach and release under way has finished (at shutdown)."""
-        while self._pending:
-            await asyncio.wait(set(self._pending))
+    async def wait_idle(self, within: float = 10.0) -> None:
+        """Wait until every attach and release under way has finished (at shutdown).
+
+        Bounded: releases retry while the database is away, and shutdown must end.
+        Whatever is left is released by this process's own close, or else reaped by
+        another process once this one stops beating.
+        """
+        with suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while self._pending:
+                    await asyncio.wait(set(self._pending))
+        for task in list(self._pending):
+            logger.warning("Stopped a listener release still waiting for the database")
+            task.cancel()
 
     def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """A task this assigner keeps a reference to until it ends (shielded work)."""
@@ -119,6 +132,29 @@ class StreamAssigner:
         return task
 
     async def _release(self, attachment: Attachment) -> bool:
+        """Release, retrying with back-off while the database is unreachable.
+
+        A listener who leaves during a database outage must still be released once it
+        is back, or its stream keeps counting it and its point stays taken. The delete
+        is idempotent, so a retry after an unknown outcome cannot count twice.
+        """
+        delays = _retry_delays()
+        while True:
+            try:
+                return await self._release_once(attachment)
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                delay = next(delays)
+                logger.warning(
+                    "Could not release listener %s (%r); retrying in %.1f s",
+                    attachment.uuid,
+                    error,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _release_once(self, attachment: Attachment) -> bool:
         stream_uuid = attachment.stream.uuid
         async with in_transaction():
             deleted = await ListenerAttachment.filter(uuid=attachment.uuid).delete()
@@ -223,3 +259,11 @@ class StreamAssigner:
 
     def _live_since(self) -> datetime:
         return utc_now() - timedelta(seconds=self.beacon_window_s)
+
+
+def _retry_delays(first: float = 0.1, cap: float = 2.0) -> Iterator[float]:
+    """Doubling delays with jitter, so many releasers do not retry in lock-step."""
+    delay = first
+    while True:
+        yield delay * random.uniform(0.5, 1.0)
+        delay = min(delay * 2, cap)

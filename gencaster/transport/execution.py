@@ -29,7 +29,8 @@ from graphql import (
 )
 from graphql.pyutils import is_awaitable
 
-from gencaster.errors import GencasterError
+from gencaster.db import is_unavailable
+from gencaster.errors import GencasterError, ServiceUnavailable
 from gencaster.text import clip
 from gencaster.transport.arguments import check_arguments
 from gencaster.transport.limits import CostBudget, QueryLimits, check_limits
@@ -201,6 +202,8 @@ def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, GencasterError):
         return original.code
+    if original is not None and is_unavailable(original):
+        return ServiceUnavailable.code
     if original is None:
         return (error.extensions or {}).get("code") or "BAD_USER_INPUT"
     if isinstance(original, GraphQLError):
@@ -212,6 +215,11 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     """The spec's error shape with ``extensions.code``; unknown failures stay generic."""
     code = error_code(error)
     message = error.message
+    if code == ServiceUnavailable.code and not isinstance(error.original_error, GencasterError):
+        logger.warning(
+            "Database unavailable at %s: %r", clip(str(error.path)), error.original_error
+        )
+        message = ServiceUnavailable().message
     if code == "INTERNAL_SERVER_ERROR":
         logger.error(
             "Unhandled error in GraphQL resolver at %s\n%s",

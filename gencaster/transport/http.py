@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
@@ -12,6 +13,8 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.response import HTTPResponse
 
 from gencaster.auth import SESSION_COOKIE
+from gencaster.db import is_unavailable
+from gencaster.errors import ServiceUnavailable
 from gencaster.schema.context import GraphQLContext
 from gencaster.transport.csrf import request_origin_allowed
 from gencaster.transport.decoding import UndecodableInput, decode_json, media_type
@@ -19,6 +22,8 @@ from gencaster.transport.execution import GraphQLRequest, execute_request, forma
 from gencaster.transport.graphiql import graphiql_html
 from gencaster.transport.limits import CostBudget
 from gencaster.transport.multipart import MultipartError, MultipartParser, MultipartRequest
+
+logger = logging.getLogger(__name__)
 
 # The route streams request bodies (for uploads), so JSON bodies get their own bound.
 MAX_JSON_BODY_BYTES = 16 * 1024 * 1024
@@ -42,10 +47,10 @@ class RequestError(Exception):
     """The HTTP request itself is unusable (not a GraphQL error)."""
 
 
-def error_response(message: str, status: int = 400) -> HTTPResponse:
+def error_response(message: str, status: int = 400, code: str = "BAD_USER_INPUT") -> HTTPResponse:
     body = {
         "data": None,
-        "errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}],
+        "errors": [{"message": message, "extensions": {"code": code}}],
     }
     return response.json(body, status=status)
 
@@ -217,7 +222,13 @@ async def _serve(request: Request) -> HTTPResponse | None:
         return response.html(graphiql_html(endpoint=request.path))
     if request.method == "POST" and not origin_allowed(request):
         return error_response("Cross-site request refused", status=403)
-    context = await build_context(request)
+    try:
+        context = await build_context(request)
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        logger.warning("Database unavailable for a session lookup: %r", error)
+        return error_response(ServiceUnavailable().message, 503, ServiceUnavailable.code)
     try:
         graphql_request, allow_mutations, form = await _parse(request, context)
     except RequestError as exc:
