@@ -141,7 +141,7 @@ async def test_the_websocket_transport_checks_the_same(
             "mutation($i: AddGraphInput!) { addGraph(graphInput: $i) { uuid } }",
             {"i": graph_input(unique, name="nul\0")},
         )
-        message = await socket.receive(operation)
+        message = await socket.receive_for(operation)
     assert message["type"] == "error", message
     assert [e["extensions"]["code"] for e in message["payload"]] == ["BAD_USER_INPUT"]
     assert not await Graph.filter(slug_name=f"graph-{unique}").exists()

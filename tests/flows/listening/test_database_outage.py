@@ -24,10 +24,10 @@ from gencaster.cli import migrate_database
 from models import ListenerAttachment, Node, Stream, StreamPoint
 from tests.conftest import make_settings
 from tests.flows.listening.test_listening_flow import STREAM_INFO, staff_client, wait_for_point
-from tests.streaming.points.conftest import eventually
 from tests.support.builders import add_graph
 from tests.support.databases import postgres_database
 from tests.support.osc import fake_points
+from tests.support.polling import eventually
 from tests.support.server import RunningServer, running_server
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.ws import graphql_socket
@@ -110,7 +110,7 @@ async def test_listeners_who_leave_during_an_outage_are_released_after_it(
             assert public.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
         async with graphql_socket(server.ws_url) as newcomer:
             operation = await newcomer.subscribe(STREAM_INFO, {"g": graph["uuid"]})
-            message = await newcomer.receive(operation, timeout=30)
+            message = await newcomer.receive_for(operation, timeout=30)
             errors = (
                 message["payload"] if message["type"] == "error" else message["payload"]["errors"]
             )

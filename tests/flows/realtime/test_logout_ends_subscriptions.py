@@ -21,6 +21,7 @@ from tests.flows.realtime.test_processes import add_graph as add_graph_over
 from tests.support.builders import add_graph, add_node
 from tests.support.databases import database, postgres_database
 from tests.support.graphql import GraphQLClient
+from tests.support.polling import eventually
 from tests.support.processes import (
     RedisServer,
     prepare_database,
@@ -30,7 +31,6 @@ from tests.support.processes import (
 )
 from tests.support.server import RunningServer, running_server
 from tests.support.ws import GraphQLSocket, graphql_socket
-from tests.transport.ws.conftest import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -61,14 +61,14 @@ async def _editor(server: RunningServer, name: str) -> GraphQLClient:
 async def assert_ended_unauthenticated(socket: GraphQLSocket, operation: str) -> None:
     """The next messages are a result with UNAUTHENTICATED and then complete."""
     while True:
-        message = await socket.receive(operation)
+        message = await socket.receive_for(operation)
         if message["type"] in ("next", "data") and not message["payload"].get("errors"):
             continue  # an update that was on its way before the login ended
         break
     assert message["type"] in ("next", "data"), message
     [error] = message["payload"]["errors"]
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
-    assert (await socket.receive(operation))["type"] == "complete"
+    assert (await socket.receive_for(operation))["type"] == "complete"
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

@@ -21,10 +21,10 @@ from gencaster.cli import migrate_database
 from gencaster.stream_variables import StreamVariables
 from models import Graph, InstructionState, Stream, StreamInstruction, StreamPoint, StreamVariable
 from tests.conftest import make_settings
-from tests.streaming.points.conftest import eventually
 from tests.support.databases import database
 from tests.support.graphql import GraphQLClient
 from tests.support.osc import LOOPBACK, UdpPeer
+from tests.support.polling import eventually
 from tests.support.processes import RedisServer
 from tests.support.server import RunningServer, running_server
 
