@@ -110,7 +110,7 @@ async def test_a_stream_variable_set_during_the_outage_still_wakes_its_waiter(
 ):
     stream = await _stream()
     services = redis_backed.services
-    variables = StreamVariables(stream, channel=services.channel, limits=services.variable_limits)
+    variables = StreamVariables(stream, channel=services.channel, limits=services.variables.limits)
     waiter = asyncio.create_task(variables.wait_for("answer", timeout=NEVER))
     await eventually(lambda: _listening(services, stream), within=WITHIN)
     await redis.kill()
