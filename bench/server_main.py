@@ -8,6 +8,7 @@ from sanic import Request, Sanic, text
 
 from gencaster.app import create_app
 from gencaster.settings import Settings
+from gencaster.transport.connections import GuardedProtocol
 
 
 class QueryCounter(logging.Handler):
@@ -34,7 +35,12 @@ def main() -> None:
 
     app.add_route(queries, "/_bench/queries")
     app.prepare(
-        host="127.0.0.1", port=settings.port, single_process=True, access_log=False, motd=False
+        host="127.0.0.1",
+        port=settings.port,
+        single_process=True,
+        access_log=False,
+        motd=False,
+        protocol=GuardedProtocol,
     )
     Sanic.serve_single(primary=app)
 

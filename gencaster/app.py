@@ -27,6 +27,7 @@ from gencaster.schema import schema
 from gencaster.services import create_services
 from gencaster.settings import Settings
 from gencaster.streaming.runtime import StreamingRuntime
+from gencaster.transport.connections import ConnectionLimits
 from gencaster.transport.contexts import staff_watch, websocket_hooks
 from gencaster.transport.graphiql import STATIC_DIR
 from gencaster.transport.health import register_health
@@ -144,6 +145,13 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app.ctx.query_limits = query_limits(settings)
     app.ctx.connection_budget = connection_budget(settings)
     app.ctx.live_requests = LiveRequests()
+    app.ctx.connection_limits = ConnectionLimits(
+        head_timeout=settings.request_head_timeout_s,
+        max_per_address=settings.max_connections_per_address,
+    )
+    # Sanic checks its timeouts every half of the shortest one; the head deadline
+    # (GuardedProtocol) is checked on the same beat.
+    app.config.REQUEST_TIMEOUT = settings.request_head_timeout_s
     _configure_cors(app, settings)
 
     # What open_resources opened, closed again in reverse order by close_resources.

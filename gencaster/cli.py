@@ -120,6 +120,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
+    from gencaster.transport.connections import GuardedProtocol
+
     check_speech(settings)
     logging.getLogger("sanic.error").addFilter(_SettingsErrorsOnce())
     if args.migrate:
@@ -135,6 +137,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=settings.debug,
         debug=settings.debug,
         motd=False,
+        protocol=GuardedProtocol,
     )
     try:
         if single:

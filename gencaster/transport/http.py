@@ -46,6 +46,14 @@ class LiveRequests:
 class RequestError(Exception):
     """The HTTP request itself is unusable (not a GraphQL error)."""
 
+    status = 400
+
+
+class BodyTimeout(RequestError):
+    """A JSON body still incomplete after ``request_body_timeout_s`` (a client trickling it)."""
+
+    status = 408
+
 
 def error_response(message: str, status: int = 400, code: str = "BAD_USER_INPUT") -> HTTPResponse:
     body = {
@@ -117,6 +125,15 @@ async def _request_body(request: Request, limit: int) -> bytes:
     return request.body
 
 
+async def _json_body(request: Request) -> bytes:
+    limit = request.app.ctx.services.settings.request_body_timeout_s
+    try:
+        async with asyncio.timeout(limit):
+            return await _request_body(request, MAX_JSON_BODY_BYTES)
+    except TimeoutError:
+        raise BodyTimeout(f"The request body did not arrive within {limit:g} s") from None
+
+
 async def _body_chunks(request: Request) -> AsyncIterator[bytes]:
     if request.body:  # a route that does not stream has read the body already
         yield request.body
@@ -155,7 +172,7 @@ async def _parse(
     if content_type != "application/json":
         raise RequestError("Send GraphQL as application/json or multipart/form-data")
     try:
-        body = await _request_body(request, MAX_JSON_BODY_BYTES)
+        body = await _json_body(request)
         payload = decode_json(body or b"null", "The body")
     except UndecodableInput as exc:
         raise RequestError(exc.reason) from exc
@@ -232,7 +249,7 @@ async def _serve(request: Request) -> HTTPResponse | None:
     try:
         graphql_request, allow_mutations, form = await _parse(request, context)
     except RequestError as exc:
-        return error_response(str(exc))
+        return error_response(str(exc), status=exc.status)
     except PayloadTooLarge:
         return await _refuse_too_large(request)
     try:

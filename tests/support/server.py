@@ -11,6 +11,7 @@ from sanic import Sanic
 
 from gencaster.app import create_app
 from gencaster.settings import Settings
+from gencaster.transport.connections import GuardedProtocol
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -50,7 +51,9 @@ async def serving(app: Sanic, port: int = 0) -> AsyncIterator[int]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
+    server = await app.create_server(
+        sock=sock, return_asyncio_server=True, access_log=False, protocol=GuardedProtocol
+    )
     assert server is not None
     await server.startup()
     await server.before_start()

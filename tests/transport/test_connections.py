@@ -1,0 +1,130 @@
+"""Idle and half-open connections end: slow request heads, silent sockets, sockets per address.
+
+Raw sockets against a real server; each test starts one with its own settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack, suppress
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def _closed_by_server(reader: asyncio.StreamReader) -> bytes:
+    """Everything the server sent until it closed the connection."""
+    received = b""
+    with suppress(ConnectionResetError):
+        while chunk := await reader.read(4096):
+            received += chunk
+    return received
+
+
+async def test_a_client_trickling_its_request_head_is_cut_off(server_with):
+    server = await server_with(request_head_timeout_s=1.0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.settings.port)
+    writer.write(b"GET /graphql?query={__typename} HTTP/1.1\r\nHost: x\r\n")
+
+    async def trickle() -> None:
+        while True:
+            writer.write(b"X")  # one byte of a header that never ends, every 0.2 s
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    trickler = asyncio.create_task(trickle())
+    try:
+        async with asyncio.timeout(30):  # Sanic's own timeout would never fire
+            answer = await _closed_by_server(reader)
+    finally:
+        trickler.cancel()
+        with suppress(asyncio.CancelledError, ConnectionError):
+            await trickler
+        writer.close()
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408")
+
+
+async def test_a_prompt_request_on_a_kept_alive_connection_is_not_cut_off(server_with):
+    server = await server_with(request_head_timeout_s=1.0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.settings.port)
+    for _ in range(2):
+        await asyncio.sleep(1.5)  # idle between requests is not a slow head
+        writer.write(b"GET /graphql?query={__typename} HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 200")
+        length = int(head.split(b"content-length: ")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+    writer.close()
+
+
+async def test_a_legacy_socket_that_never_initialises_is_closed(server_with):
+    server = await server_with(ws_init_timeout_s=0.5)
+    async with connect(server.ws_url, subprotocols=["graphql-ws"]) as socket:  # type: ignore[list-item]
+        with pytest.raises(ConnectionClosed):
+            async with asyncio.timeout(10):
+                await socket.recv()
+    assert socket.close_code == 4408
+
+
+async def test_sockets_per_address_are_capped(server_with):
+    server = await server_with(max_connections_per_address=3)
+    port = server.settings.port
+    async with AsyncExitStack() as stack:
+        held = []
+        for _ in range(3):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            stack.callback(writer.close)
+            held.append((reader, writer))
+        await eventually(lambda: server.app.ctx.connection_limits.open["127.0.0.1"] == 3)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        stack.callback(writer.close)
+        writer.write(b"GET /graphql?query={__typename} HTTP/1.1\r\nHost: x\r\n\r\n")
+        async with asyncio.timeout(10):
+            assert await _closed_by_server(reader) == b""
+        # Another address is not affected.
+        other, other_writer = await asyncio.open_connection(
+            "127.0.0.1", port, local_addr=("127.0.0.2", 0)
+        )
+        stack.callback(other_writer.close)
+        other_writer.write(b"GET /graphql?query={__typename} HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await asyncio.wait_for(other.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 200")
+        # One of the three leaves: a new one from the first address is served again.
+        held[0][1].close()
+        await eventually(lambda: server.app.ctx.connection_limits.open["127.0.0.1"] == 2)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        stack.callback(writer.close)
+        writer.write(b"GET /graphql?query={__typename} HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 200")
+
+
+async def test_a_client_trickling_a_json_body_gets_408(server_with):
+    server = await server_with(request_body_timeout_s=1.0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.settings.port)
+    body = b'{"query": "{ __typename }"}'
+    writer.write(
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: %d\r\n\r\n" % len(body)
+        + body[:5]
+    )
+
+    async def trickle() -> None:
+        for byte in body[5:]:
+            await asyncio.sleep(0.3)
+            writer.write(bytes([byte]))
+
+    trickler = asyncio.create_task(trickle())
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 20)
+    finally:
+        trickler.cancel()
+        with suppress(asyncio.CancelledError, ConnectionError):
+            await trickler
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 408")
