@@ -34,6 +34,7 @@ from gencaster.transport.health import register_health
 from gencaster.transport.http import LiveRequests, graphql_view, origin_allowed
 from gencaster.transport.limits import CostBudget, QueryLimits
 from gencaster.transport.media import register_media
+from gencaster.transport.metrics import register_metrics
 from gencaster.transport.multipart import MultipartParser
 from gencaster.transport.routes import add_graphql_route
 from gencaster.transport.websocket import GraphQLWebSocketEndpoint
@@ -219,5 +220,6 @@ def create_app(settings: Settings | None = None) -> Sanic:
     )
     register_media(app, root=settings.media_root, media_url=settings.media_url)
     register_health(app)
+    register_metrics(app)
     app.static("/static/graphiql", STATIC_DIR, name="graphiql_static")
     return app

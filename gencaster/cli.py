@@ -126,6 +126,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     logging.getLogger("sanic.error").addFilter(_SettingsErrorsOnce())
     if args.migrate:
         asyncio.run(migrate_database(settings))
+    if settings.workers > 1:
+        # Before any worker starts: each one reports its figures to this folder.
+        from gencaster.metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir(settings.data_dir)
     loader = AppLoader(factory=partial(_serving_app, settings))
     app = loader.load()
     single = settings.workers == 1

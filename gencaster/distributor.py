@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from uuid import UUID
 
 from gencaster.broker import Broker, BrokerError
 from gencaster.broker.base import RESYNC
+from gencaster.metrics import FANOUT_DELIVERY
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ MessageType = Literal[
     "access.revoked",
     "broker.resync",
 ]
+# Hosts' clocks differ: across hosts the delivery time is as good as their NTP.
+SENT_AT = "_sent_at"
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,16 @@ class Update:
         return self.type == "broker.resync"
 
     def encode(self) -> bytes:
-        return json.dumps({"type": self.type, **self.data}).encode()
+        """JSON, stamped with the wall-clock time it was sent (fan-out delivery metric)."""
+        return json.dumps({"type": self.type, SENT_AT: time.time(), **self.data}).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> Update:
         payload = json.loads(raw)
         message_type = payload.pop("type")
+        sent_at = payload.pop(SENT_AT, None)
+        if isinstance(sent_at, float):
+            FANOUT_DELIVERY.observe(max(0.0, time.time() - sent_at))
         return cls(type=message_type, data=payload)
 
 

@@ -27,7 +27,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PREFIX = "GENCASTER_"
-SECRET_NAMES = frozenset({"secret_key", "osc_password", "database_url", "redis_url"})
+SECRET_NAMES = frozenset(
+    {"secret_key", "osc_password", "database_url", "redis_url", "metrics_token"}
+)
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 SPEECH_BACKENDS = ("espeak", "google")
@@ -105,6 +107,9 @@ class Settings(BaseModel):
     max_text_chars: Positive = 200_000
     # How often open staff subscriptions re-check that their login still holds.
     session_audit_s: PositiveSeconds = 10.0
+    # Who may read /metrics: client networks, and a bearer token where one is set.
+    metrics_networks: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.0/8", "::1/128")
+    metrics_token: str = ""
     tts_backend: str = "espeak"
     tts_language: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,16}$")] = "de"
     debug: bool = False
@@ -123,7 +128,7 @@ class Settings(BaseModel):
             values["media_root"] = data_dir / "media"
         return values
 
-    @field_validator("cors_origins", "osc_allowed_networks", mode="before")
+    @field_validator("cors_origins", "osc_allowed_networks", "metrics_networks", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -141,7 +146,7 @@ class Settings(BaseModel):
                 raise ValueError(f"{_shown(origin)} is not an origin (no path, no query)")
         return origins
 
-    @field_validator("osc_allowed_networks")
+    @field_validator("osc_allowed_networks", "metrics_networks")
     @classmethod
     def _networks(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
         for network in networks:

@@ -26,6 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gencaster.broker.base import DEFAULT_MAX_QUEUE, Broker
 from gencaster.broker.errors import BrokerRefused, BrokerUnavailable
+from gencaster.metrics import BROKER_RECONNECTS
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +181,7 @@ class RedisBroker(Broker):
                 connected_at = loop.time()
                 if failures:
                     self.reconnects += 1
+                    BROKER_RECONNECTS.inc()
                     logger.info("Reconnected to Redis after %d failed attempts", failures)
                 self._first_attempt_done.set()
                 await self._read(conn)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 import uuid as uuid_module
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
@@ -27,6 +28,7 @@ from tortoise.timezone import now
 
 from gencaster.distributor import GenCasterChannel, Update
 from gencaster.engine.engine import InstructionTimeoutError
+from gencaster.metrics import INSTRUCTION_ROUND_TRIP
 from gencaster.streaming.logs import ThrottledLog
 from gencaster.streaming.osc import Acknowledgement, OscClient
 from gencaster.supercollider import variable_code
@@ -46,6 +48,8 @@ _BELOW: dict[InstructionState, list[InstructionState]] = {
 }
 
 # The states only an acknowledgement from the point can set.
+# The round trip is timed to the point's first answer and to its last.
+_TIMED_STATES = frozenset({InstructionState.RECEIVED, InstructionState.FINISHED})
 _ACKNOWLEDGED = frozenset(
     state.value
     for state in InstructionState
@@ -79,6 +83,15 @@ class PendingInstruction:
         self.instruction_uuid = instruction_uuid
         self._updates = updates
         self._finished_here: tuple[str, datetime] | None = None
+        self._sent_at = time.monotonic()
+        self._seen: set[str] = set()
+
+    def _observe(self, state: object) -> None:
+        """Time the round trip to each acknowledgement state, once per state."""
+        if state in _TIMED_STATES and state not in self._seen:
+            self._seen.add(str(state))
+            elapsed = time.monotonic() - self._sent_at
+            INSTRUCTION_ROUND_TRIP.labels(until=str(state).lower()).observe(elapsed)
 
     async def finished(self, timeout: float) -> StreamInstruction:
         """The row once it is ``FINISHED``; ``InstructionTimeout`` after ``timeout`` seconds."""
@@ -86,6 +99,7 @@ class PendingInstruction:
         try:
             async with asyncio.timeout(timeout):
                 async for update in self._updates:
+                    self._observe(update.data.get("state"))
                     if update.data.get("state") == InstructionState.FINISHED:
                         return await self._finished_row()
                     if update.is_resync:  # an acknowledgement may have been lost meanwhile
@@ -108,6 +122,7 @@ class PendingInstruction:
         """
         async for update in self._updates:
             state = update.data.get("state")
+            self._observe(state)
             if state in _ACKNOWLEDGED:
                 return True
         return False

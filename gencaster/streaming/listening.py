@@ -27,6 +27,7 @@ from uuid import UUID
 
 from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices
 from gencaster.errors import NotFound
+from gencaster.metrics import LISTENERS
 from gencaster.streaming.assignment import Attachment, NoStreamAvailableError, StreamAssigner
 from gencaster.streaming.processes import utc_now
 from models import Graph, LogLevel, Stream, StreamAssignmentPolicy, StreamPoint
@@ -160,11 +161,14 @@ class ListeningService:
         except NoStreamAvailableError as error:
             yield NoStream(str(error) or "No stream is free at the moment")
             return
+        listeners = LISTENERS.labels(stream=str(attachment.stream.uuid))
+        listeners.inc()
         try:
             yield Attached(attachment.stream)
             async for event in self._follow(graph, attachment):
                 yield event
         finally:
+            listeners.dec()
             # The assigner releases in a shielded task of its own, exactly once.
             await self.assigner.release(attachment)
 

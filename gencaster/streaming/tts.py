@@ -29,6 +29,7 @@ from tortoise.transactions import in_transaction
 
 from gencaster.audio import AudioProbe, InvalidAudio, probe_audio
 from gencaster.media import MediaStore
+from gencaster.metrics import SPEECH_CACHE
 from gencaster.settings import Settings
 from gencaster.streaming.speech import (
     SpeechBackend,
@@ -119,6 +120,7 @@ class SpeechService:
 
     async def _cached_or_new(self, key: CacheKey, ssml: str, voice: str) -> AudioFile:
         row = await self._cache_row(key)
+        SPEECH_CACHE.labels(result="miss" if row is None else "hit").inc()
         if row is not None:
             audio_file: AudioFile = row.audio_file
             if await asyncio.to_thread(self.media.path_of(audio_file).is_file):

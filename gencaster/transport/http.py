@@ -15,6 +15,7 @@ from sanic.response import HTTPResponse
 from gencaster.auth import SESSION_COOKIE
 from gencaster.db import is_unavailable
 from gencaster.errors import ServiceUnavailable
+from gencaster.metrics import OPERATIONS
 from gencaster.schema.context import GraphQLContext
 from gencaster.transport.csrf import request_origin_allowed
 from gencaster.transport.decoding import UndecodableInput, decode_json, media_type
@@ -252,6 +253,7 @@ async def _serve(request: Request) -> HTTPResponse | None:
         return error_response(str(exc), status=exc.status)
     except PayloadTooLarge:
         return await _refuse_too_large(request)
+    OPERATIONS.labels(protocol="http").inc()
     try:
         result = await execute_request(
             request.app.ctx.schema,

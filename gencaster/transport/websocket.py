@@ -20,6 +20,7 @@ from sanic.response import HTTPResponse, text
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
+from gencaster.metrics import SOCKETS_OPEN
 from gencaster.tasks import TaskSet
 from gencaster.transport.decoding import UndecodableInput, decode_json
 from gencaster.transport.limits import CostBudget
@@ -208,7 +209,8 @@ class GraphQLWebSocketEndpoint:
                 return None
             info = connection_info(request, subprotocol)
             info.budget = self.budget() if self.budget is not None else None
-            await self._hold(self._handler(subprotocol, adapter, info), adapter)
+            with SOCKETS_OPEN.labels(protocol=subprotocol).track_inprogress():
+                await self._hold(self._handler(subprotocol, adapter, info), adapter)
         except asyncio.CancelledError:
             # The peer went away and Sanic cancelled this request (_hold re-raises only
             # that). Sanic's own websocket handler ends quietly then; re-raising would

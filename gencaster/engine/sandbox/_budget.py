@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, fields
 
+from gencaster.metrics import SANDBOX_STOPS
+
 from ._errors import Violation
 
 
@@ -92,6 +94,8 @@ class Meter:
 
     def fail(self, message: str) -> None:
         """Record a breach: later ticks raise again, so catching it does not help."""
+        if self.breach is None:
+            SANDBOX_STOPS.inc()
         self.breach = message
         raise Violation(message)
 
@@ -107,6 +111,7 @@ class Meter:
 
     def check_size(self, size: int, what: str = "value") -> None:
         if size > self.budget.max_size:
+            SANDBOX_STOPS.inc()
             raise Violation(f"{what} too large ({size} > {self.budget.max_size})")
 
     def charge(self, size: int) -> None:

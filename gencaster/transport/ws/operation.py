@@ -8,8 +8,22 @@ mapping here, in one place.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing, nullcontext
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterator,
+    Sequence,
+)
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    aclosing,
+    contextmanager,
+    nullcontext,
+)
 from dataclasses import dataclass, field
 from functools import partial
 from inspect import isawaitable
@@ -19,7 +33,10 @@ import graphene
 from graphql import DocumentNode
 from graphql.error import GraphQLError
 from graphql.execution import ExecutionResult, MapAsyncIterator
+from graphql.language import FieldNode
+from graphql.utilities import get_operation_ast
 
+from gencaster.metrics import OPERATIONS, SUBSCRIPTIONS_ACTIVE
 from gencaster.transport.execution import (
     GraphQLRequest,
     format_error,
@@ -116,6 +133,7 @@ async def run_operation(
 ) -> FinalMessage | None:
     """Execute ``request``, send its results and return the last message to send."""
     operation_id = scope.operation_id
+    OPERATIONS.labels(protocol=connection.subprotocol).inc()
     async with AsyncExitStack() as stack:
         try:
             # Measured before anything else, so a refused operation costs no database read.
@@ -162,7 +180,8 @@ async def _execute(
 ) -> FinalMessage | None:
     try:
         if settings.shared is not None and settings.shared.can_share(request):
-            await _follow_shared(settings, request, context, sink, operation_id)
+            with _subscription(document, request):
+                await _follow_shared(settings, request, context, sink, operation_id)
             return partial(sink.send_complete, operation_id)
         result = await run_document(settings.schema, document, request, context)
         if isinstance(result, ExecutionResult):
@@ -170,9 +189,10 @@ async def _execute(
                 return partial(sink.send_errors, operation_id, result.errors or [])
             await sink.send_result(operation_id, format_result(result))
             return partial(sink.send_complete, operation_id)
-        async with aclosing(stream_in_task(result)) as stream:
-            async for item in stream:
-                await sink.send_result(operation_id, format_result(item))
+        with _subscription(document, request):
+            async with aclosing(stream_in_task(result)) as stream:
+                async for item in stream:
+                    await sink.send_result(operation_id, format_result(item))
     except SocketClosed:
         return None
     except FeedError as error:
@@ -181,6 +201,25 @@ async def _execute(
         # Top of the operation: an error ends this operation, never the socket.
         return partial(sink.send_errors, operation_id, [as_graphql_error(error)])
     return partial(sink.send_complete, operation_id)
+
+
+@contextmanager
+def _subscription(document: DocumentNode, request: GraphQLRequest) -> Iterator[None]:
+    """Counts the running subscription under its first root field."""
+    field_name = root_field(document, request.operation_name)
+    with SUBSCRIPTIONS_ACTIVE.labels(field=field_name).track_inprogress():
+        yield
+
+
+def root_field(document: DocumentNode, operation_name: str | None) -> str:
+    """The operation's first root field: a label from the schema, never free text."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return ""
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode):
+            return selection.name.value
+    return ""
 
 
 async def _follow_shared(

@@ -1,0 +1,71 @@
+"""``/metrics``: the Prometheus text, for the addresses and token the settings allow.
+
+By default only loopback may read it (a scraper on the same host, or an SSH tunnel).
+``GENCASTER_METRICS_TOKEN`` adds a bearer token; ``GENCASTER_METRICS_NETWORKS`` says
+which client networks may ask at all (an empty list turns the endpoint off).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, raw, text
+
+from gencaster.metrics import (
+    CONTENT_TYPE,
+    HTTP_REQUESTS,
+    STREAM_POINTS_LIVE,
+    exposition,
+    worker_exited,
+)
+from gencaster.settings import Settings
+from gencaster.streaming.points import live_points_query
+
+logger = logging.getLogger(__name__)
+
+
+def metrics_allowed(request: Request, settings: Settings) -> bool:
+    """The client's network is allowed and, where a token is set, it sent that token."""
+    # Behind trusted proxies remote_addr is the real client; the proxy itself is loopback.
+    address = request.remote_addr or request.ip
+    try:
+        client = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    networks = (ipaddress.ip_network(net, strict=False) for net in settings.metrics_networks)
+    if not any(client in network for network in networks):
+        return False
+    if not settings.metrics_token:
+        return True
+    sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    return hmac.compare_digest(sent.encode(), settings.metrics_token.encode())
+
+
+async def metrics(request: Request) -> HTTPResponse:
+    settings: Settings = request.app.ctx.settings
+    if not metrics_allowed(request, settings):
+        return text("Forbidden", status=403)
+    try:
+        STREAM_POINTS_LIVE.set(await live_points_query(settings.beacon_window_s).count())
+    except Exception:
+        logger.debug("Could not count live stream points", exc_info=True)
+    return raw(exposition(), content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+async def count_response(request: Request, response: HTTPResponse) -> None:
+    HTTP_REQUESTS.labels(status=str(response.status)).inc()
+
+
+async def forget_worker(app: Sanic) -> None:
+    """A stopping worker's open-socket and listener gauges leave the totals with it."""
+    worker_exited(os.getpid())
+
+
+def register_metrics(app: Sanic) -> None:
+    app.add_route(metrics, "/metrics", methods=["GET"], name="metrics")
+    app.register_middleware(count_response, "response")
+    app.register_listener(forget_worker, "after_server_stop")
