@@ -14,7 +14,7 @@ import pytest_asyncio
 from gencaster.cli import migrate_database
 from gencaster.migrations import known_versions
 from tests.conftest import make_settings
-from tests.support.databases import postgres_database, sqlite_database
+from tests.support.databases import database
 from tests.support.polling import eventually
 from tests.support.processes import RedisServer
 from tests.support.proxy import TcpProxy
@@ -51,7 +51,7 @@ async def _until(client: httpx.AsyncClient, server: RunningServer, status: int) 
 
 
 async def test_readyz_follows_the_database_and_redis(tmp_path: Path, redis: RedisServer) -> None:
-    async with postgres_database() as url:
+    async with database("postgres", tmp_path) as url:
         target = urlsplit(url)
         proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
         await proxy.start()
@@ -87,29 +87,29 @@ async def test_readyz_follows_the_database_and_redis(tmp_path: Path, redis: Redi
 
 async def test_readyz_waits_for_pending_migrations(tmp_path: Path) -> None:
     """Code one migration ahead of its database: not ready until the migration is in."""
-    async with sqlite_database(tmp_path) as url:
+    async with database("sqlite", tmp_path) as url:
         settings = make_settings(tmp_path, url, osc_port=0)
         await migrate_database(settings)
         latest = known_versions()[-1]
-        database = sqlite3.connect(urlsplit(url).path)
-        row = database.execute("SELECT * FROM aerich WHERE version = ?", (latest,)).fetchone()
-        database.execute("DELETE FROM aerich WHERE version = ?", (latest,))
-        database.commit()
+        sqlite = sqlite3.connect(urlsplit(url).path)
+        row = sqlite.execute("SELECT * FROM aerich WHERE version = ?", (latest,)).fetchone()
+        sqlite.execute("DELETE FROM aerich WHERE version = ?", (latest,))
+        sqlite.commit()
         async with running_server(settings) as server, httpx.AsyncClient() as client:
             pending = await _until(client, server, 503)
             assert pending["checks"]["migrations"].startswith("1 migration(s) pending")
             assert "osc" not in pending["checks"]  # this process runs no OSC server
             marks = ",".join("?" * len(row))
-            database.execute(f"INSERT INTO aerich VALUES ({marks})", row)
-            database.commit()
+            sqlite.execute(f"INSERT INTO aerich VALUES ({marks})", row)
+            sqlite.commit()
             ready = await _until(client, server, 200)
             assert ready["checks"]["migrations"] == "ok"
-        database.close()
+        sqlite.close()
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 async def test_probes_answer_head_and_need_no_login(tmp_path: Path, path: str) -> None:
-    async with sqlite_database(tmp_path) as url:
+    async with database("sqlite", tmp_path) as url:
         settings = make_settings(tmp_path, url, osc_port=0)
         await migrate_database(settings)
         async with running_server(settings) as server, httpx.AsyncClient() as client:

@@ -13,7 +13,7 @@ import pytest
 
 from gencaster.cli import migrate_database
 from tests.conftest import make_settings
-from tests.support.databases import REDIS_URL, postgres_database, sqlite_database
+from tests.support.databases import REDIS_URL, database, postgres_database
 from tests.support.metrics import scrape, value
 from tests.support.polling import eventually
 from tests.support.processes import prepare_database, server_env, server_process
@@ -22,7 +22,7 @@ from tests.support.ws import graphql_socket
 
 
 async def _status(tmp_path: Path, headers: dict[str, str] | None = None, **settings) -> int:
-    async with sqlite_database(tmp_path) as url:
+    async with database("sqlite", tmp_path) as url:
         config = make_settings(tmp_path, url, osc_port=0, **settings)
         await migrate_database(config)
         async with running_server(config) as server, httpx.AsyncClient() as client:
