@@ -1,11 +1,14 @@
-"""Cross-site request forgery protection for cookie-authenticated requests.
+"""Cross-site request forgery protection.
 
 A browser attaches the session cookie to any request to our host, even one a
 foreign page starts. So a POST or WebSocket upgrade that carries the cookie must
 come from our own origin or a configured one, as its ``Origin`` (or, lacking
-that, ``Referer``) header shows. Requests without the cookie need no check (they
-act as nobody), and clients that send neither header are not browsers (scripts,
-the CLI), which cannot be tricked into sending a victim's cookie.
+that, ``Referer``) header shows. A POST is checked even without the cookie: a
+foreign page could otherwise log the browser in as someone else (login CSRF,
+the answer sets the cookie). A WebSocket without the cookie acts as nobody, and
+a login over it changes only that socket. Clients that send neither header are
+not browsers (scripts, the CLI), which cannot be tricked into sending a victim's
+cookie.
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ def request_origin_allowed(
     scheme: str,
     host: str,
     allowed_origins: Iterable[str],
+    cookie_only: bool = True,
 ) -> bool:
-    """True unless the request carries the session cookie from a foreign origin."""
-    if SESSION_COOKIE not in cookies:
+    """True unless the request comes from a foreign origin (with the cookie, if ``cookie_only``)."""
+    if cookie_only and SESSION_COOKIE not in cookies:
         return True
     source = headers.get("origin") or headers.get("referer")
     if not source:

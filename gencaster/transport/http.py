@@ -94,7 +94,8 @@ def _wants_html(request: Request) -> bool:
     return "query" not in request.args and "text/html" in request.headers.get("accept", "")
 
 
-def origin_allowed(request: Request) -> bool:
+def origin_allowed(request: Request, *, cookie_only: bool = True) -> bool:
+    """The CSRF check (csrf.py); a WebSocket upgrade checks only requests with the cookie."""
     settings = request.app.ctx.services.settings
     return request_origin_allowed(
         headers=request.headers,
@@ -102,6 +103,7 @@ def origin_allowed(request: Request) -> bool:
         scheme=request.scheme,
         host=request.host,
         allowed_origins=settings.cors_origins,
+        cookie_only=cookie_only,
     )
 
 
@@ -238,7 +240,7 @@ async def graphql_view(request: Request) -> HTTPResponse | None:
 async def _serve(request: Request) -> HTTPResponse | None:
     if request.method == "GET" and _wants_html(request):
         return response.html(graphiql_html(endpoint=request.path))
-    if request.method == "POST" and not origin_allowed(request):
+    if request.method == "POST" and not origin_allowed(request, cookie_only=False):
         return error_response("Cross-site request refused", status=403)
     try:
         context = await build_context(request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -103,6 +105,33 @@ async def test_cross_site_post_with_the_session_cookie_is_refused(
     assert allowed.status_code == 200 and "errors" not in allowed.json()
     same = await staff.http.post(staff.url, json={"query": WHO}, headers={"Origin": server.url})
     assert same.status_code == 200
+
+
+async def test_a_cross_site_form_cannot_log_a_browser_in(server: RunningServer, unique: str):
+    """Login CSRF: a foreign page posts a multipart form with the attacker's password."""
+    await create_user(username=f"csrf-login-{unique}", password=STAFF_PASSWORD, is_staff=True)
+    login = (
+        "mutation($u: String!, $p: String!) "
+        "{ authLogin(username: $u, password: $p) { __typename } }"
+    )
+    operations = json.dumps(
+        {"query": login, "variables": {"u": f"csrf-login-{unique}", "p": STAFF_PASSWORD}}
+    )
+    form = {"operations": (None, operations), "map": (None, "{}")}
+    async with httpx.AsyncClient() as browser:
+        for header in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/"}):
+            forged = await browser.post(server.graphql_url, files=form, headers=header)
+            assert forged.status_code == 403
+            assert "set-cookie" not in forged.headers
+        assert SESSION_COOKIE not in browser.cookies
+        # The editor's own origin, and clients that are no browsers, still log in.
+        editor = await browser.post(
+            server.graphql_url, files=form, headers={"Origin": "http://editor.example"}
+        )
+        assert editor.status_code == 200 and "set-cookie" in editor.headers
+    async with httpx.AsyncClient() as script:
+        plain = await script.post(server.graphql_url, files=form)
+        assert plain.json()["data"]["authLogin"]["__typename"] == "User"
 
 
 async def test_cors_allows_configured_origins_with_credentials(server: RunningServer):
