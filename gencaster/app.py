@@ -14,7 +14,9 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from functools import partial
 
-from sanic import Sanic
+from sanic import HTTPResponse, Request, Sanic
+from sanic.exceptions import NotFound
+from sanic.handlers.directory import DirectoryHandler
 from sanic_ext import Extend
 from sanic_ext.extensions.http.extension import HTTPExtension
 
@@ -50,6 +52,13 @@ _app_numbers = itertools.count()
 # Uploads are spooled inside the media root (same disk: storing one is a rename);
 # the media route never serves dot-led folders.
 SPOOL_DIR = ".incoming"
+
+
+class NoListing(DirectoryHandler):
+    """A folder under a static mount is 404: Sanic's default handler fails with a 500."""
+
+    async def handle(self, request: Request, path: str) -> HTTPResponse:
+        raise NotFound("Not found")
 
 
 def _app_name() -> str:
@@ -221,5 +230,10 @@ def create_app(settings: Settings | None = None) -> Sanic:
     register_media(app, root=settings.media_root, media_url=settings.media_url)
     register_health(app)
     register_metrics(app)
-    app.static("/static/graphiql", STATIC_DIR, name="graphiql_static")
+    app.static(
+        "/static/graphiql",
+        STATIC_DIR,
+        name="graphiql_static",
+        directory_handler=NoListing("/static/graphiql", STATIC_DIR),
+    )
     return app

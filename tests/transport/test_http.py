@@ -73,3 +73,19 @@ async def test_syntax_and_validation_errors_have_codes(server: RunningServer):
             [error] = response.json()["errors"]
             assert error["extensions"]["code"] == "BAD_USER_INPUT"
             assert "Traceback" not in error["message"]
+
+
+async def test_static_folders_and_api_docs_are_not_found_never_an_error(server: RunningServer):
+    async with httpx.AsyncClient() as http:
+        for path in (
+            "/static/graphiql/",
+            "/static/graphiql/licenses/",
+            "/static/graphiql/missing.js",
+            # No OpenAPI pages: they would load their scripts from a CDN.
+            "/docs",
+            "/docs/swagger",
+            "/docs/redoc",
+            "/docs/openapi.json",
+        ):
+            response = await http.get(f"{server.url}{path}")
+            assert response.status_code == 404, (path, response.status_code)
