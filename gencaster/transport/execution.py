@@ -27,7 +27,10 @@ from graphql import (
     subscribe,
     validate,
 )
-from graphql.pyutils import is_awaitable
+from graphql.execution import ExecutionContext
+from graphql.language import FieldNode
+from graphql.pyutils import AwaitableOrValue, Path, Undefined, is_awaitable
+from graphql.type import GraphQLObjectType
 
 from gencaster.db import is_unavailable
 from gencaster.errors import GencasterError, ServiceUnavailable
@@ -184,10 +187,39 @@ async def run_document(
     }
     if operation.operation == OperationType.SUBSCRIPTION:
         return await subscribe(schema.graphql_schema, **kwargs)
-    result = execute(schema.graphql_schema, **kwargs)
+    result = execute(schema.graphql_schema, execution_context_class=SerialMutations, **kwargs)
     if is_awaitable(result):
         result = await result
     return result
+
+
+class SerialMutations(ExecutionContext):
+    """Runs each mutation field only after the one before it has finished.
+
+    graphql-core calls every root mutation resolver at once and awaits their
+    coroutines in turn; when one fails through a non-null field, the coroutines
+    of the rest are never awaited (a warning, and a leak). Here a resolver is
+    not called before its turn, so a failure leaves nothing started behind.
+    """
+
+    def execute_fields_serially(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        fields: dict[str, list[FieldNode]],
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        async def run_in_turn() -> dict[str, Any]:
+            results: dict[str, Any] = {}
+            for response_name, field_nodes in fields.items():
+                field_path = Path(path, response_name, parent_type.name)
+                result = self.execute_field(parent_type, source_value, field_nodes, field_path)
+                if result is Undefined:
+                    continue
+                results[response_name] = await result if self.is_awaitable(result) else result
+            return results
+
+        return run_in_turn()
 
 
 def bounded_traceback(error: BaseException | None) -> str:
