@@ -88,6 +88,10 @@ class Meter:
         self.steps += elements // ELEMENTS_PER_STEP
         self.tick()
 
+    def work_sorting(self, count: int) -> None:
+        """Charge sorting ``count`` items (about n log n comparisons)."""
+        self.work(count * max(count.bit_length(), 1))
+
     def slice_seconds(self) -> float:
         """How long the code has run since it last resumed."""
         return time.perf_counter() - (self._deadline - self.budget.max_slice_seconds)

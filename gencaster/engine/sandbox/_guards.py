@@ -56,10 +56,6 @@ _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
 }  # fmt: skip
 
 
-def _sort_work(count: int) -> int:
-    return count * max(count.bit_length(), 1)
-
-
 def allowed_attributes(obj: object) -> frozenset[str]:
     allowed = INSTANCE_ATTRIBUTES.get(type(obj))
     if allowed is not None:
@@ -120,11 +116,12 @@ class Guards:
     def bounded(self, iterable: Iterable[Any], room: int | None = None) -> list[Any]:
         """At most ``room`` (default: the size limit) items of any iterable, as a list."""
         limit = self.budget.max_size if room is None else max(room, 0)
+        too_many = f"too many items (at most {self.budget.max_size} in one value)"
         if isinstance(iterable, _ELEMENT_WISE) and len(iterable) > limit:
-            raise Violation(f"too many items ({len(iterable)} > {limit})")
+            raise Violation(too_many)
         items = list(islice(iterable, limit + 1))
         if len(items) > limit:
-            raise Violation(f"too many items (over {limit})")
+            raise Violation(too_many)
         self.meter.work(len(items))
         return items
 
@@ -168,7 +165,7 @@ class Guards:
 
     def _different(self, pairs: list[tuple[int, Any]]) -> int:
         """How many different keys the (hash, key) pairs hold; equal keys are cheap to add."""
-        self.meter.work(_sort_work(len(pairs)))
+        self.meter.work_sorting(len(pairs))
         try:
             pairs.sort()  # by hash, then by key: equal keys end up next to each other
         except TypeError:  # keys that cannot be ordered: count them all as different

@@ -59,7 +59,7 @@ def builtin_guards(guards: Guards) -> dict[object, Callable[..., Any]]:
         check_key(key)
         items = guards.bounded(iterable)
         guards.operand(items)
-        guards.meter.work(_sort_work(len(items)))
+        guards.meter.work_sorting(len(items))
         items.sort(key=key, reverse=reverse)
         guards.meter.charge(len(items))
         return items
@@ -151,10 +151,6 @@ def method_wrapper(guards: Guards, obj: Any, name: str) -> Callable[..., Any] | 
     if kind in (dt.datetime, dt.date, dt.time) and name == "strftime":
         return _strftime(obj)
     return None
-
-
-def _sort_work(count: int) -> int:
-    return count * max(count.bit_length(), 1)
 
 
 def _keyed(guards: Guards, method: Callable[..., Any]) -> Callable[..., Any]:
@@ -338,7 +334,7 @@ def _list_sort(guards: Guards, items: list[Any]) -> Callable[..., None]:
     def sort(*, key: Any = None, reverse: bool = False) -> None:
         check_key(key)
         guards.operand(items)
-        guards.meter.work(_sort_work(len(items)))
+        guards.meter.work_sorting(len(items))
         items.sort(key=key, reverse=reverse)
 
     return sort
