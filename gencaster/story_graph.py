@@ -18,7 +18,14 @@ from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
 from gencaster.distributor import GenCasterChannel
-from gencaster.engine.sandbox import InvalidPythonCode, check_cell, check_expression, is_blank
+from gencaster.engine.markdown import dialect_tokens
+from gencaster.engine.sandbox import (
+    InvalidPythonCode,
+    check_cell,
+    check_expression,
+    compile_code,
+    is_blank,
+)
 from gencaster.errors import BadUserInput, Conflict, NotFound
 from models import (
     AudioCell,
@@ -283,14 +290,34 @@ async def _door_code_problem(code: str | None) -> InvalidPythonCode | None:
     return None
 
 
+# The markdown tokens that run code, and how the sandbox compiles them.
+_CODE_TOKENS = {"python": "expression", "python_exec": "statements"}
+
+
 async def _check_cell_code(cell_type: Any, code: Any) -> None:
     """Checking a long cell takes a while, so it runs off the event loop."""
-    if cell_type != CellType.PYTHON or not isinstance(code, str):
+    if not isinstance(code, str):
         return
-    try:
-        await asyncio.to_thread(check_cell, code)
-    except InvalidPythonCode as exc:
-        raise BadUserInput(f"Invalid Python cell:\n{exc.error_message}") from exc
+    if cell_type == CellType.PYTHON:
+        try:
+            await asyncio.to_thread(check_cell, code)
+        except InvalidPythonCode as exc:
+            raise BadUserInput(f"Invalid Python cell:\n{exc.error_message}") from exc
+    elif cell_type == CellType.MARKDOWN:
+        await asyncio.to_thread(_check_markdown_code, code)
+
+
+def _check_markdown_code(text: str) -> None:
+    """A markdown cell's ``python`` and ``python_exec`` tokens pass the sandbox's checks."""
+    for name, value in dialect_tokens(text):
+        if name not in _CODE_TOKENS:
+            continue
+        try:
+            compile_code(value, _CODE_TOKENS[name])
+        except InvalidPythonCode as exc:
+            raise BadUserInput(
+                f"Invalid {{{name}}} token in a markdown cell:\n{exc.error_message}"
+            ) from exc
 
 
 def _require_audio(cell_type: Any, audio: Any) -> None:

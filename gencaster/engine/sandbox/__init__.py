@@ -30,6 +30,7 @@ __all__ = [
     "SandboxError",
     "check_cell",
     "check_expression",
+    "compile_code",
     "evaluate_expression",
     "execute_statements",
     "is_blank",

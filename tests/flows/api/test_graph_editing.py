@@ -173,6 +173,32 @@ async def test_audio_cell_needs_audio_info_and_nothing_is_half_written(
     assert (await get_graph(staff, graph["uuid"]))["nodes"][0]["scriptCells"] == []
 
 
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "Hello {python}`__import__('os')`",
+        "Hello {python_exec}`import os`",
+        "Hello {python}`vars[ == 2`",
+    ],
+)
+async def test_markdown_code_tokens_are_checked_when_the_cell_is_saved(
+    staff: GraphQLClient, unique: str, markdown: str
+):
+    graph = await add_graph(staff, unique)
+    node_uuid = graph["nodes"][0]["uuid"]
+    bad = [{"cellType": "MARKDOWN", "cellCode": markdown}]
+    assert await staff.error_codes(CREATE_CELLS, {"n": node_uuid, "c": bad}) == ["BAD_USER_INPUT"]
+    assert (await get_graph(staff, graph["uuid"]))["nodes"][0]["scriptCells"] == []
+    good = [{"cellType": "MARKDOWN", "cellCode": "Hi {python}`vars.get('a', 1) + 1`"}]
+    (cell,) = (await staff.data(CREATE_CELLS, {"n": node_uuid, "c": good}))["createScriptCells"]
+    update = (
+        "mutation($c: [ScriptCellInputUpdate!]!) "
+        "{ updateScriptCells(scriptCellInputs: $c) { uuid } }"
+    )
+    changed = {"c": [{"uuid": cell["uuid"], "cellCode": markdown}]}
+    assert await staff.error_codes(update, changed) == ["BAD_USER_INPUT"]
+
+
 DOOR_FIELDS = "uuid name order code isDefault doorType"
 
 
