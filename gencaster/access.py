@@ -141,9 +141,9 @@ class AccessWatch:
             if update.is_resync:
                 await self._audit(lambda entry: True)
             elif update.data.get("kind") == "session":
-                self._revoke(lambda entry, digest=update.uuid: entry.digest == digest)
+                self._revoke(_with_digest(update.uuid))
             elif update.data.get("kind") == "user":
-                await self._audit(lambda entry, user=update.uuid: str(entry.user_uuid) == user)
+                await self._audit(_of_user(update.uuid))
 
     async def _audit(self, selects: Callable[[Watched], bool]) -> None:
         """Revoke the selected entries whose session is gone, expired, inactive or not staff."""
@@ -166,3 +166,13 @@ class AccessWatch:
         for entry in entries:
             if entry.digest not in valid:
                 entry.revoke()
+
+
+def _with_digest(digest: object) -> Callable[[Watched], bool]:
+    """Selects the entries of one session."""
+    return lambda entry: entry.digest == digest
+
+
+def _of_user(user: object) -> Callable[[Watched], bool]:
+    """Selects the entries of one user (``user`` as the text of a uuid)."""
+    return lambda entry: str(entry.user_uuid) == user

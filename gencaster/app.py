@@ -161,7 +161,8 @@ def create_app(settings: Settings | None = None) -> Sanic:
     )
     # Sanic checks its timeouts every half of the shortest one; the head deadline
     # (GuardedProtocol) is checked on the same beat.
-    app.config.REQUEST_TIMEOUT = settings.request_head_timeout_s
+    # Sanic reads fractions of a second too; its hint says int.
+    app.config.REQUEST_TIMEOUT = settings.request_head_timeout_s  # type: ignore[assignment]
     _configure_cors(app, settings)
 
     # What open_resources opened, closed again in reverse order by close_resources.

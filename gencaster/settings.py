@@ -212,7 +212,7 @@ class Settings(BaseModel):
     def from_env(cls, env_file: str | None = ".env") -> Settings:
         """Settings from the environment over an optional ``.env`` file."""
         try:
-            found = _Environment(_env_file=env_file)  # type: ignore[call-arg]
+            found = _Environment(_env_file=env_file)
         except ValidationError as exc:
             raise settings_error(exc) from None
         return cls(**found.model_dump(exclude_unset=True))

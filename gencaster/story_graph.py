@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
@@ -184,11 +184,13 @@ class StoryGraphEditor:
         for data in inputs:
             await _check_cell_code(data.get("cell_type"), data.get("cell_code"))
         async with in_transaction():
-            top = (
+            # One flat value (Tortoise types every values_list as rows of tuples).
+            top = cast(
+                "int | None",
                 await ScriptCell.filter(node=node)
                 .annotate(top=Max("cell_order"))
                 .first()
-                .values_list("top", flat=True)
+                .values_list("top", flat=True),
             )
             next_order = 0 if top is None else top + 1
             cells = []

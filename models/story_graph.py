@@ -65,6 +65,7 @@ class Node(TimestampedModel):
     graph: fields.ForeignKeyRelation[Graph] = fields.ForeignKeyField(
         "models.Graph", related_name="nodes", on_delete=fields.CASCADE
     )
+    graph_id: UUID  # the column behind ``graph``, for type checkers
     name = fields.CharField(max_length=255, default="")
     color = fields.CharField(max_length=32, default="#fff")
     position_x = fields.FloatField(default=0.0)
@@ -91,6 +92,7 @@ class NodeDoor(TimestampedModel):
     node: fields.ForeignKeyRelation[Node] = fields.ForeignKeyField(
         "models.Node", related_name="node_doors", on_delete=fields.CASCADE
     )
+    node_id: UUID
     door_type = fields.CharEnumField(DoorType)
     name = fields.CharField(max_length=255, default="")
     order = fields.IntField(default=10)
@@ -115,9 +117,11 @@ class Edge(TimestampedModel):
     out_node_door: fields.ForeignKeyRelation[NodeDoor] = fields.ForeignKeyField(
         "models.NodeDoor", related_name="out_edges", on_delete=fields.CASCADE
     )
+    out_node_door_id: UUID
     in_node_door: fields.ForeignKeyRelation[NodeDoor] = fields.ForeignKeyField(
         "models.NodeDoor", related_name="in_edges", on_delete=fields.CASCADE
     )
+    in_node_door_id: UUID
 
     class Meta:
         table = "edge"
@@ -130,6 +134,7 @@ class AudioCell(UUIDModel):
     audio_file: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.AudioFile", related_name="audio_cells", on_delete=fields.RESTRICT
     )
+    audio_file_id: UUID
 
     class Meta:
         table = "audio_cell"
@@ -139,12 +144,14 @@ class ScriptCell(TimestampedModel):
     node: fields.ForeignKeyRelation[Node] = fields.ForeignKeyField(
         "models.Node", related_name="script_cells", on_delete=fields.CASCADE
     )
+    node_id: UUID
     cell_type = fields.CharEnumField(CellType, default=CellType.COMMENT)
     cell_code = fields.TextField(default="")
     cell_order = fields.IntField(default=0)
     audio_cell: fields.OneToOneNullableRelation[AudioCell] = fields.OneToOneField(
         "models.AudioCell", related_name="script_cell", null=True, on_delete=fields.SET_NULL
     )
+    audio_cell_id: UUID | None
 
     class Meta:
         table = "script_cell"

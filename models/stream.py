@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import Any
+from uuid import UUID
 
 from tortoise import fields
 
@@ -58,12 +60,13 @@ class Stream(TimestampedModel):
     stream_point: fields.ForeignKeyRelation[StreamPoint] = fields.ForeignKeyField(
         "models.StreamPoint", related_name="streams", on_delete=fields.CASCADE
     )
+    stream_point_id: UUID  # the column behind ``stream_point``, for type checkers
     graph: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Graph", related_name="streams", on_delete=fields.CASCADE
     )
     num_listeners = fields.IntField(default=0)
     # Entries per node uuid, for ``visits("Node name")`` (gencaster.engine.visits).
-    node_visits = fields.JSONField(default=dict)
+    node_visits: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "stream"
@@ -74,6 +77,7 @@ class StreamVariable(TimestampedModel):
     stream: fields.ForeignKeyRelation[Stream] = fields.ForeignKeyField(
         "models.Stream", related_name="variables", on_delete=fields.CASCADE
     )
+    stream_id: UUID
     key = fields.CharField(max_length=255)
     value = fields.TextField(default="")
     stream_to_sc = fields.BooleanField(default=False)

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import os
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -135,7 +135,16 @@ class VariableStore(Protocol):
 
 
 class StreamLog(Protocol):
-    async def log(self, message: str, **kwargs: Any) -> Any: ...
+    async def log(
+        self,
+        message: str,
+        *,
+        level: LogLevel = ...,
+        stream: Stream | UUID | None = ...,
+        stream_point: StreamPoint | UUID | None = ...,
+        origin: str = ...,
+        name: str | None = ...,
+    ) -> object: ...
 
 
 class Speech(Protocol):
@@ -260,7 +269,7 @@ class Engine:
             name="gencaster.engine",
         )
 
-    async def run(self) -> AsyncIterator[EngineEvent]:
+    async def run(self) -> AsyncGenerator[EngineEvent, None]:
         if self.clean_slate:  # internal: listeners are not shown the reset or its probes
             outcome = await self.services.reset(self.point)
             level = LogLevel.INFO if outcome.confirmed else LogLevel.WARNING
@@ -307,7 +316,7 @@ class Engine:
 
     # Cells ----------------------------------------------------------------------
 
-    async def run_node(self, node: Node) -> AsyncIterator[EngineEvent]:
+    async def run_node(self, node: Node) -> AsyncGenerator[EngineEvent, None]:
         cells = await ScriptCell.filter(node_id=node.uuid).order_by("cell_order", "uuid")
         for cell in cells:
             self.observer.cell_started(node, cell)
@@ -323,7 +332,7 @@ class Engine:
                 self.observer.cell_failed(cell, type(error).__name__)
                 await self.log(f"Cell {cell.uuid} failed: {type(error).__name__}", LogLevel.ERROR)
 
-    def run_cell(self, cell: ScriptCell) -> AsyncIterator[EngineEvent]:
+    def run_cell(self, cell: ScriptCell) -> AsyncGenerator[EngineEvent, None]:
         runners = {
             CellType.SUPERCOLLIDER: self.run_supercollider,
             CellType.PYTHON: self.run_python,
@@ -333,13 +342,13 @@ class Engine:
         runner = runners.get(cell.cell_type)
         return runner(cell) if runner is not None else _nothing()
 
-    async def run_supercollider(self, cell: ScriptCell) -> AsyncIterator[EngineEvent]:
+    async def run_supercollider(self, cell: ScriptCell) -> AsyncGenerator[EngineEvent, None]:
         async for event in self.play(cell.cell_code, wait=True):
             yield event
 
     async def play(
         self, code: str | Callable[[UUID], str], *, wait: bool, manual_finish: bool = False
-    ) -> AsyncIterator[EngineEvent]:
+    ) -> AsyncGenerator[EngineEvent, None]:
         if self.ended:
             raise asyncio.CancelledError("the stream has ended")
         instructions = self.services.instructions
@@ -383,7 +392,7 @@ class Engine:
             LogLevel.WARNING,
         )
 
-    async def run_python(self, cell: ScriptCell) -> AsyncIterator[EngineEvent]:
+    async def run_python(self, cell: ScriptCell) -> AsyncGenerator[EngineEvent, None]:
         values = await self.variables.load()
         before = dict(values)
         context = CellContext(
@@ -404,7 +413,7 @@ class Engine:
         """``print`` in a cell is synchronous; its log entry is written in the background."""
         self._prints.start(self.log(text, LogLevel.INFO), name=f"print-{self.stream.uuid}")
 
-    async def run_markdown(self, cell: ScriptCell) -> AsyncIterator[EngineEvent]:
+    async def run_markdown(self, cell: ScriptCell) -> AsyncGenerator[EngineEvent, None]:
         speech = self.services.speech
         values = await self.variables.load()
         result = await asyncio.to_thread(
@@ -423,7 +432,7 @@ class Engine:
         async for event in self.play_file(audio_file, PlaybackChoices.SYNC_PLAYBACK):
             yield event
 
-    async def run_audio(self, cell: ScriptCell) -> AsyncIterator[EngineEvent]:
+    async def run_audio(self, cell: ScriptCell) -> AsyncGenerator[EngineEvent, None]:
         audio_cell = await AudioCell.get_or_none(uuid=cell.audio_cell_id)
         if audio_cell is None:
             await self.log(f"Audio cell {cell.uuid} has no audio file", LogLevel.ERROR)
@@ -434,7 +443,7 @@ class Engine:
 
     async def play_file(
         self, audio_file: AudioFile, playback: PlaybackChoices
-    ) -> AsyncIterator[EngineEvent]:
+    ) -> AsyncGenerator[EngineEvent, None]:
         sc_path = self.services.media.sc_path_of(audio_file)
         if playback == PlaybackChoices.ASYNC_PLAYBACK:
             events = self.play(async_playback(sc_path), wait=False)
@@ -509,7 +518,7 @@ async def edges_from(door: NodeDoor) -> list[Edge]:
     return sorted(edges, key=edge_order)
 
 
-async def _nothing() -> AsyncIterator[EngineEvent]:
+async def _nothing() -> AsyncGenerator[EngineEvent, None]:
     return
     yield  # pragma: no cover - makes this an async generator
 

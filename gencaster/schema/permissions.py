@@ -25,7 +25,7 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
 
 def staff_fields(schema: GraphQLSchema) -> list[tuple[str, str]]:
     """Every (root type, field) pair that needs a staff user: all but the public ones."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
         if root is None:
             continue

@@ -25,6 +25,7 @@ import socket
 from collections import Counter
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from uuid import UUID, uuid4
 
 from tortoise.expressions import Case, F, When
@@ -44,7 +45,8 @@ async def decrement_listeners(stream_uuid: UUID, count: int) -> None:
     """Subtract ``count`` in SQL, never below 0 (inside the caller's transaction)."""
     await Stream.filter(uuid=stream_uuid).update(
         num_listeners=Case(
-            When(num_listeners__gte=count, then=F("num_listeners") - count), default=0
+            When(num_listeners__gte=count, then=F("num_listeners") - count),
+            default=0,  # type: ignore[arg-type]  # Tortoise quotes plain values; its hint is narrower
         )
     )
 
@@ -56,10 +58,12 @@ async def release_attachments_of(process_uuid: UUID) -> Counter[UUID]:
     it removed itself, so a listener releasing concurrently is never counted twice.
     Streams are handled in uuid order so two releasers lock them in the same order.
     """
-    stream_ids = await (
-        ListenerAttachment.filter(process_id=process_uuid)
+    # Flat values: uuids (Tortoise types every values_list as rows of tuples).
+    stream_ids = cast(
+        "list[UUID]",
+        await ListenerAttachment.filter(process_id=process_uuid)
         .distinct()
-        .values_list("stream_id", flat=True)
+        .values_list("stream_id", flat=True),
     )
     released: Counter[UUID] = Counter()
     for stream_id in sorted(stream_ids, key=str):
@@ -130,10 +134,11 @@ class ProcessRegistry:
     async def reap(self) -> int:
         """Release the attachments of processes that stopped beating; never this one's."""
         cutoff = utc_now() - timedelta(seconds=self.dead_after)
-        dead = await (
-            ServerProcess.filter(last_seen__lt=cutoff)
+        dead = cast(
+            "list[UUID]",
+            await ServerProcess.filter(last_seen__lt=cutoff)
             .exclude(uuid=self.process_uuid)
-            .values_list("uuid", flat=True)
+            .values_list("uuid", flat=True),
         )
         total = 0
         for process_uuid in dead:

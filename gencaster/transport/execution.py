@@ -13,6 +13,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from inspect import isawaitable
 from typing import Any
 
 import graphene
@@ -29,7 +30,7 @@ from graphql import (
 )
 from graphql.execution import ExecutionContext
 from graphql.language import FieldNode
-from graphql.pyutils import AwaitableOrValue, Path, Undefined, is_awaitable
+from graphql.pyutils import AwaitableOrValue, Path, Undefined
 from graphql.type import GraphQLObjectType
 
 from gencaster.db import is_unavailable
@@ -188,9 +189,7 @@ async def run_document(
     if operation.operation == OperationType.SUBSCRIPTION:
         return await subscribe(schema.graphql_schema, **kwargs)
     result = execute(schema.graphql_schema, execution_context_class=SerialMutations, **kwargs)
-    if is_awaitable(result):
-        result = await result
-    return result
+    return await result if isawaitable(result) else result
 
 
 class SerialMutations(ExecutionContext):

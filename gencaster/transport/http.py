@@ -6,8 +6,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import suppress
-from typing import Any
+from typing import Any, Protocol, cast
 
+from graphql import ExecutionResult
 from sanic import Request, response
 from sanic.exceptions import PayloadTooLarge
 from sanic.response import HTTPResponse
@@ -137,11 +138,20 @@ async def _json_body(request: Request) -> bytes:
         raise BodyTimeout(f"The request body did not arrive within {limit:g} s") from None
 
 
+class _BodyStream(Protocol):
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+
+def _body_of(stream: object) -> _BodyStream:
+    """Sanic's HTTP/1 stream iterates over the body; its ``Stream`` base type does not say so."""
+    return cast(_BodyStream, stream)
+
+
 async def _body_chunks(request: Request) -> AsyncIterator[bytes]:
     if request.body:  # a route that does not stream has read the body already
         yield request.body
     elif request.stream is not None:
-        async for chunk in request.stream:
+        async for chunk in _body_of(request.stream):
             yield chunk
 
 
@@ -195,7 +205,7 @@ async def _refuse_too_large(request: Request) -> None:
     request.stream.request_max_size = float("inf")
     with suppress(TimeoutError):
         async with asyncio.timeout(LINGER_SECONDS):
-            async for _ in request.stream:
+            async for _ in _body_of(request.stream):
                 pass
     request.stream.request_max_size = 0  # whatever is still coming: close, do not read it
 
@@ -254,7 +264,8 @@ async def _serve(request: Request) -> HTTPResponse | None:
     except RequestError as exc:
         return error_response(str(exc), status=exc.status)
     except PayloadTooLarge:
-        return await _refuse_too_large(request)
+        await _refuse_too_large(request)  # it sends the response itself
+        return None
     OPERATIONS.labels(protocol="http").inc()
     try:
         result = await execute_request(
@@ -268,7 +279,7 @@ async def _serve(request: Request) -> HTTPResponse | None:
     finally:
         if form is not None:  # whatever a resolver did not store is deleted
             await form.discard()
-    if not hasattr(result, "errors"):  # a subscription: only over WebSocket
+    if not isinstance(result, ExecutionResult):  # a subscription: only over WebSocket
         return error_response("Subscriptions need a WebSocket connection")
     resp = response.json(format_result(result))
     _apply_session_cookie(resp, context, request)

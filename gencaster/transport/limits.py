@@ -22,31 +22,30 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import (
-    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     IntValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
+    ValidationRule,
     VariableNode,
     get_named_type,
-    is_abstract_type,
-    is_enum_type,
-    is_interface_type,
     is_introspection_type,
-    is_object_type,
 )
 from graphql.type import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
@@ -217,12 +216,17 @@ class _Measurer:
         return self.list_size
 
 
+# isinstance, not graphql-core's is_* helpers: those do not narrow for a type checker.
+_WITH_FIELDS = (GraphQLObjectType, GraphQLInterfaceType)
+_ABSTRACT = (GraphQLInterfaceType, GraphQLUnionType)
+
+
 @lru_cache(maxsize=8)
 def _introspection_sizes(schema: GraphQLSchema) -> dict[str, int]:
     """The longest each introspection list can be in ``schema``."""
     types = list(schema.type_map.values())
     with_fields = [kind for kind in types if hasattr(kind, "fields")]
-    outputs = [kind for kind in with_fields if is_object_type(kind) or is_interface_type(kind)]
+    outputs = [kind for kind in with_fields if isinstance(kind, _WITH_FIELDS)]
     arguments = [len(field.args) for kind in outputs for field in kind.fields.values()]
     arguments += [len(directive.args) for directive in schema.directives]
     return {
@@ -231,10 +235,12 @@ def _introspection_sizes(schema: GraphQLSchema) -> dict[str, int]:
         "fields": max((len(kind.fields) for kind in with_fields), default=0),
         "inputFields": max((len(kind.fields) for kind in with_fields), default=0),
         "args": max(arguments, default=0),
-        "enumValues": max((len(kind.values) for kind in types if is_enum_type(kind)), default=0),
+        "enumValues": max(
+            (len(kind.values) for kind in types if isinstance(kind, GraphQLEnumType)), default=0
+        ),
         "interfaces": max((len(kind.interfaces) for kind in outputs), default=0),
         "possibleTypes": max(
-            (len(schema.get_possible_types(kind)) for kind in types if is_abstract_type(kind)),
+            (len(schema.get_possible_types(kind)) for kind in types if isinstance(kind, _ABSTRACT)),
             default=0,
         ),
         "locations": 1,  # a list of enum values: leaves, no children to multiply
@@ -250,8 +256,8 @@ def _field_definition(
         return SchemaMetaFieldDef
     if parent is schema.query_type and name == "__type":
         return TypeMetaFieldDef
-    if is_object_type(parent) or is_interface_type(parent):
-        return parent.fields.get(name)  # type: ignore[union-attr]
+    if isinstance(parent, _WITH_FIELDS):
+        return parent.fields.get(name)
     return None
 
 
@@ -320,7 +326,7 @@ def limits_rule(
     limits: QueryLimits,
     variables: dict[str, Any] | None = None,
     costs: dict[str | None, int] | None = None,
-) -> type[ASTValidationRule]:
+) -> type[ValidationRule]:
     """A graphql-core validation rule that refuses operations past ``limits``.
 
     Variables are not part of validation, so the rule is made per request to let page
@@ -328,7 +334,7 @@ def limits_rule(
     by name, for a ``CostBudget``.
     """
 
-    class QueryLimitsRule(ASTValidationRule):
+    class QueryLimitsRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
 

@@ -13,11 +13,11 @@ import asyncio
 import mimetypes
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from sanic import Request, Sanic
@@ -113,7 +113,7 @@ async def _send_file(
     await response.eof()
 
 
-def media_handler(root: Path) -> Callable[[Request, str], Awaitable[HTTPResponse | None]]:
+def media_handler(root: Path) -> Callable[[Request, str], Coroutine[Any, Any, HTTPResponse | None]]:
     async def serve_media(request: Request, path: str) -> HTTPResponse | None:
         found = await asyncio.to_thread(resolve_media_path, root, unquote(path))
         if found is None:

@@ -13,7 +13,7 @@ import logging
 import os
 
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse, raw, text
+from sanic.response import BaseHTTPResponse, HTTPResponse, raw, text
 
 from gencaster.metrics import (
     CONTENT_TYPE,
@@ -56,7 +56,7 @@ async def metrics(request: Request) -> HTTPResponse:
     return raw(exposition(), content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
-async def count_response(request: Request, response: HTTPResponse) -> None:
+async def count_response(request: Request, response: BaseHTTPResponse) -> None:
     HTTP_REQUESTS.labels(status=str(response.status)).inc()
 
 

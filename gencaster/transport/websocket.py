@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import suppress
-from typing import Any
+from typing import Any, cast
 
 from sanic import Request, Sanic
 from sanic.exceptions import ServerError, WebsocketClosed
 from sanic.response import HTTPResponse, text
+from sanic.server.protocols.websocket_protocol import WebSocketProtocol
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
@@ -79,7 +80,7 @@ class SanicSocket:
             with suppress(asyncio.CancelledError, ConnectionClosed, WebsocketClosed):
                 await task
 
-    async def iter_json(self) -> AsyncIterator[object]:
+    async def iter_json(self) -> AsyncGenerator[object, None]:
         while True:
             try:
                 data = await self._websocket.recv()
@@ -128,7 +129,7 @@ def disable_nagle(request: Request) -> None:
 async def accept(request: Request, subprotocol: str | None) -> SanicSocket:
     """Complete the handshake, choosing ``subprotocol`` (or none, to close with 4406)."""
     disable_nagle(request)
-    protocol = request.transport.get_protocol()
+    protocol = cast(WebSocketProtocol, request.transport.get_protocol())
     websocket = await protocol.websocket_handshake(request, [subprotocol] if subprotocol else None)
     return SanicSocket(websocket)
 

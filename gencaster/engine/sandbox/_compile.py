@@ -31,6 +31,7 @@ def compile_code(code: str, mode: Mode) -> CodeType:
     tree = parse(code, "eval" if mode == "expression" else "exec")
     Checker(code, CELL_NAMES if mode == "cell" else COMMON_NAMES).check(tree)
     tree = Rewriter().rewrite(tree)
+    assert isinstance(tree, ast.Module | ast.Expression)  # the rewriter keeps the root kind
     if mode == "cell":
         assert isinstance(tree, ast.Module)
         tree = _as_async_function(tree)

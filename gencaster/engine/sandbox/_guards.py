@@ -6,7 +6,7 @@ import dataclasses
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
 from itertools import compress, islice
 from types import BuiltinFunctionType
 from typing import Any
@@ -27,16 +27,23 @@ from ._wrappers import builtin_guards, method_wrapper
 
 SIZED = (str, bytes, list, tuple, dict, set, frozenset)
 _SEQUENCES = (str, bytes, list, tuple)
-_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
-_WEIGHED = (list, tuple, dict, set, frozenset, VarsProxy, *_VIEWS)
+_VIEWS: tuple[type[Sized], ...] = (type({}.keys()), type({}.values()), type({}.items()))
+_WEIGHED: tuple[type, ...] = (list, tuple, dict, set, frozenset, VarsProxy, *_VIEWS)
 # Tuples hash every item on every hash; a frozenset once. Both are weighed first.
 _DEEP_HASH = (tuple, frozenset)
 _DEEP_HASH_TYPES = frozenset(_DEEP_HASH)
-_HASHED_CONTAINERS = (dict, set, frozenset, VarsProxy, type({}.keys()), type({}.items()))
+_HASHED_CONTAINERS: tuple[type, ...] = (
+    dict,
+    set,
+    frozenset,
+    VarsProxy,
+    type({}.keys()),
+    type({}.items()),
+)
 _SET_OPERATORS = frozenset("|&^-")
 _CROWD = 32
 _SALTED = frozenset({str})
-_ELEMENT_WISE = (list, tuple, dict, set, frozenset, range, *_VIEWS)
+_ELEMENT_WISE: tuple[type[Sized], ...] = (list, tuple, dict, set, frozenset, range, *_VIEWS)
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
 _MAX_SPEC_CHARS = 100
 _MAX_SPEC_NUMBER = 1000

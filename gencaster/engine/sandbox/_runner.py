@@ -7,7 +7,7 @@ import builtins
 import inspect
 import random as _random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -235,7 +235,7 @@ def execute_statements(
         raise run.error(exc) from exc
 
 
-async def run_cell(code: str, context: CellContext) -> AsyncIterator[Dialog]:
+async def run_cell(code: str, context: CellContext) -> AsyncGenerator[Dialog, None]:
     """Run a script cell, yielding each ``Dialog`` it yields; raise ``SandboxError`` on failure.
 
     Close it with ``contextlib.aclosing`` so the cell's own cleanup runs in the caller's task.
@@ -301,7 +301,7 @@ def _checked(dialog: Dialog) -> Dialog:
         raise SandboxError(f"invalid dialog: {exc}") from exc
 
 
-async def _close(run: _Run, body: AsyncGenerator[Any, None]) -> None:
+async def _close(run: _Run, body: AsyncGenerator[Any, Any]) -> None:
     """Run the cell's ``finally`` blocks; a failure there is no longer anyone's business."""
     run.meter.start_slice()
     with suppress(Exception, Violation):

@@ -15,7 +15,15 @@ from itertools import repeat
 from ._errors import Violation
 
 # Dict views compare and hash what they show (``d.items() == e.items()`` hashes pairs).
-_CONTAINERS = (list, tuple, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
+_CONTAINERS: tuple[type, ...] = (
+    list,
+    tuple,
+    set,
+    frozenset,
+    type({}.keys()),
+    type({}.values()),
+    type({}.items()),
+)
 _FLAT_KINDS = (list, tuple, set, frozenset)
 _OPAQUE_WEIGHT = 40  # floats, dates, enums, None: their text is short
 _OPAQUE_COST = 2  # ... and comparing or hashing them is cheap

@@ -251,7 +251,12 @@ def _set_wrapper(guards: Guards, items: Any, name: str) -> Callable[..., Any] | 
 
         return add
     if name == "copy":
-        return lambda: guards.spread(items) or _new(guards, items.copy())
+
+        def copy() -> Any:
+            guards.spread(items)
+            return _new(guards, items.copy())
+
+        return copy
     if name not in _SET_TAKING_ITERABLES:
         return None
 
@@ -318,7 +323,12 @@ def _str_wrapper(guards: Guards, text: str, name: str) -> Callable[..., Any] | N
         return affix(getattr(text, name))
     if name in ("ljust", "rjust", "center", "zfill"):
         return padded(getattr(text, name))
-    return {"join": join, "replace": replace, "expandtabs": expandtabs}.get(name)
+    methods: dict[str, Callable[..., Any]] = {
+        "join": join,
+        "replace": replace,
+        "expandtabs": expandtabs,
+    }
+    return methods.get(name)
 
 
 def _list_extend(guards: Guards, items: list[Any]) -> Callable[[Iterable[Any]], None]:

@@ -102,14 +102,19 @@ def lookup_q(column: str, lookup: Lookup, value: Any) -> Q:
     """The ``Q`` for one lookup on ``column``, after checking its value."""
     _check_value(lookup, value)
     if lookup.shape is Shape.BOOL:  # isNull / nIsNull
-        return Q(**{f"{column}__isnull": bool(value) != lookup.negated})
-    positive = Q(**{f"{column}{lookup.operator}": value})
+        return _where(f"{column}__isnull", bool(value) != lookup.negated)
+    positive = _where(f"{column}{lookup.operator}", value)
     if lookup.shape is Shape.PATTERN:
         # Tortoise matches COALESCE(column, ''), so '^$' would find nulls; SQL does not.
-        positive = positive & Q(**{f"{column}__isnull": False})
+        positive = positive & _where(f"{column}__isnull", False)
     if not lookup.negated:
         return positive
-    return ~positive | Q(**{f"{column}__isnull": True})
+    return ~positive | _where(f"{column}__isnull", True)
+
+
+def _where(condition: str, value: Any) -> Q:
+    """``Q(condition=value)`` for a condition named at run time."""
+    return Q(**{condition: value})
 
 
 def _all(parts: Iterable[Q]) -> Q:

@@ -6,7 +6,7 @@ upgrade request in a ``ConnectionInfo``; the handlers only ever see these two.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,7 +25,7 @@ class SocketClosed(Exception):
 
 
 class SocketAdapter(Protocol):
-    def iter_json(self) -> AsyncIterator[object]:
+    def iter_json(self) -> AsyncGenerator[object, None]:
         """Yield each decoded message (or an ``InvalidFrame``) until the socket closes."""
         ...
 

@@ -27,7 +27,7 @@ from contextlib import (
 from dataclasses import dataclass, field
 from functools import partial
 from inspect import isawaitable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import graphene
 from graphql import DocumentNode
@@ -104,7 +104,11 @@ def as_graphql_error(error: Exception) -> GraphQLError:
 async def _mapped(
     source: AsyncIterator[Any], callback: Callable[[Any], Any]
 ) -> AsyncGenerator[ExecutionResult, None]:
-    closing = aclosing(source) if hasattr(source, "aclose") else nullcontext(source)
+    closing: AbstractAsyncContextManager[object] = (
+        aclosing(cast("AsyncGenerator[Any, None]", source))
+        if hasattr(source, "aclose")  # graphql-core's iterators close, but are no generators
+        else nullcontext(source)
+    )
     async with closing:
         async for payload in source:
             result = callback(payload)
@@ -167,7 +171,11 @@ def _watch(
         return nullcontext(None)
     task = asyncio.current_task()
     assert task is not None
-    return settings.watch(context, request, lambda _error: task.cancel())
+
+    def revoke(_error: Exception) -> None:
+        task.cancel()
+
+    return settings.watch(context, request, revoke)
 
 
 async def _execute(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from contextlib import aclosing
 from typing import Any
 
@@ -146,7 +146,7 @@ class SharedFeeds:
 
     async def follow(
         self, key: Hashable, source: Callable[[], Awaitable[Any]]
-    ) -> AsyncIterator[EncodedPayload]:
+    ) -> AsyncGenerator[EncodedPayload, None]:
         """Results of the feed for ``key``, started with ``source`` if it is new."""
         feed = self.feeds.get(key)
         if feed is None or feed.task.done():
