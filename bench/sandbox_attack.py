@@ -15,15 +15,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import time
 
 import httpx
 
-from bench.support import percentile, server
+from bench.support import percentile
 from gencaster.streaming.osc import FakeStreamPoint
 from tests.support.attacks import build_attack_graph, walk_attack
 from tests.support.graphql import GraphQLClient
-from tests.support.processes import STAFF_PASSWORD, STAFF_USER
+from tests.support.processes import (
+    STAFF_PASSWORD,
+    STAFF_USER,
+    ServerProcess,
+    prepare_database,
+    server_env,
+    server_process,
+)
 from tests.support.server import free_port
 from tests.support.ws import graphql_socket
 
@@ -70,31 +78,33 @@ def report(phase: str, latencies: list[float]) -> None:
 
 async def main(listeners: int, rounds: int, seconds: float) -> None:
     osc_port = free_port()
-    points = [
-        FakeStreamPoint(server_host="127.0.0.1", server_port=osc_port, name=f"bench{i}")
-        for i in range(listeners)
-    ]
-    async with server(osc_port=str(osc_port)) as running:
-        for point in points:
-            await point.start()
-        try:
-            async with GraphQLClient(running.url) as staff:
-                await staff.login(STAFF_USER, STAFF_PASSWORD)
-                graphs = [await build_attack_graph(staff, f"attack-{i}") for i in range(listeners)]
-            report("baseline", await measure(running.url, None, seconds))
-            attack = asyncio.gather(
-                *(listener(running.ws_url, graph["uuid"], rounds) for graph in graphs)
-            )
-            started = time.perf_counter()
-            latencies = await measure(running.url, attack, seconds)
-            report("attack", latencies)
-            print(
-                f"   attack: {listeners} listeners x {rounds} walks in "
-                f"{time.perf_counter() - started:.1f} s"
-            )
-        finally:
+    with tempfile.TemporaryDirectory(prefix="gencaster-bench-") as data_dir:
+        env = server_env(data_dir, osc_port=str(osc_port))
+        await asyncio.to_thread(prepare_database, env)
+        async with server_process(env) as running:
+            points = [
+                FakeStreamPoint(server_host="127.0.0.1", server_port=osc_port, name=f"bench{i}")
+                for i in range(listeners)
+            ]
             for point in points:
-                await point.close()
+                await point.start()
+            try:
+                await attack(running, listeners, rounds, seconds)
+            finally:
+                for point in points:
+                    await point.close()
+
+
+async def attack(running: ServerProcess, listeners: int, rounds: int, seconds: float) -> None:
+    async with GraphQLClient(running.url) as staff:
+        await staff.login(STAFF_USER, STAFF_PASSWORD)
+        graphs = [await build_attack_graph(staff, f"attack-{i}") for i in range(listeners)]
+    report("baseline", await measure(running.url, None, seconds))
+    walks = asyncio.gather(*(listener(running.ws_url, graph["uuid"], rounds) for graph in graphs))
+    started = time.perf_counter()
+    report("attack", await measure(running.url, walks, seconds))
+    took = time.perf_counter() - started
+    print(f"   attack: {listeners} listeners x {rounds} walks in {took:.1f} s")
 
 
 if __name__ == "__main__":
