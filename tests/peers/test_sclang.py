@@ -31,7 +31,7 @@ from gencaster.settings import Settings
 from gencaster.streaming.listening import POINT_LOST
 from gencaster.streaming.points import live_points_query
 from gencaster.supercollider import CLEAN_SLATE, PROBE
-from models import InstructionState, Stream, StreamInstruction, StreamPoint
+from models import InstructionState, LogLevel, Stream, StreamInstruction, StreamLog, StreamPoint
 from tests.support import sclang
 from tests.support.builders import add_cells, add_door, add_graph, add_node, connect, default_door
 from tests.support.graphql import GraphQLClient
@@ -264,3 +264,24 @@ async def _released(stream_uuid: str) -> bool:
 
 async def _live(point_uuid: object, window: float) -> bool:
     return await live_points_query(window).filter(uuid=point_uuid).exists()
+
+
+async def test_a_run_time_error_is_reported_while_the_cell_waits(peers: Peers):
+    unique = uuid.uuid4().hex[:8]
+    graph = await add_graph(peers.staff, unique)
+    cells = [
+        {"cellType": "SUPERCOLLIDER", "cellCode": "1/nil;"},
+        {"cellType": "SUPERCOLLIDER", "cellCode": f'"after-{unique}".postln;'},
+    ]
+    await add_cells(peers.staff, graph["nodes"][0]["uuid"], cells)
+    stream_uuid, events = await _walk(peers, graph["uuid"])
+    assert [event["__typename"] for event in events] == ["StreamInfo"] * 2 + ["GraphDeadEnd"]
+    rows = [row for row in await _rows(stream_uuid) if row.instruction_text == "1/nil;"]
+    assert [row.state for row in rows] == [InstructionState.RECEIVED]  # FINISHED never came
+    logs = await StreamLog.filter(stream_id=stream_uuid).order_by("created_date")
+    waiting = [log for log in logs if "still waits for FINISHED" in log.message]
+    failed = [log for log in logs if log.message.startswith("Cell ") and " failed: " in log.message]
+    assert [log.level for log in waiting] == [LogLevel.WARNING], [log.message for log in logs]
+    assert "state RECEIVED" in waiting[0].message
+    assert [log.level for log in failed] == [LogLevel.ERROR]
+    assert waiting[0].created_date < failed[0].created_date
