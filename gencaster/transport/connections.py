@@ -81,14 +81,14 @@ class GuardedProtocol(WebSocketProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        http = self._http
+        http = getattr(self, "_http", None)  # set by the connection task, which may not have run
         if http is not None and http.stage is Stage.IDLE:
             self._request_started = time.monotonic()  # bytes while idle: a new request begins
         super().data_received(data)
 
     def check_timeouts(self) -> None:
         limits = self._limits()
-        http = self._http
+        http = getattr(self, "_http", None)  # set by the connection task, which may not have run
         if limits is not None and http is not None and http.stage is Stage.REQUEST:
             started = self._request_started
             if started is not None and time.monotonic() - started > limits.head_timeout:
