@@ -8,6 +8,7 @@ the time.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -105,16 +106,17 @@ async def test_deleting_an_unknown_or_already_deleted_door_is_false(
 
 # Any text at all ------------------------------------------------------------------
 
-# NUL is left out: no database stores it in text, and refusing it is the API's job for
-# every text field alike, not something code fields do differently.
-ANY_CHARACTER = st.characters(blacklist_characters="\x00")
+# Every character, NUL and lone surrogates included: text no database can store is
+# refused like any other bad input.
+ANY_CHARACTER = st.characters(exclude_categories=())
 CODE_TEXT = st.one_of(
     st.text(ANY_CHARACTER, max_size=80),
     st.sampled_from(TYPED),
     st.lists(
         st.sampled_from(
             ["x", " = ", "1", "(", ")", ":", "\n", "    ", "yield ", "await ", "vars", "[", "]",
-             "'", '"', "#", "lambda", ".", "__class__", "{", "}", "**", "\\", "\t", "é"]
+             "'", '"', "#", "lambda", ".", "__class__", "{", "}", "**", "\\", "\t", "é",
+             "\x00", "\ud800"]
         ),
         max_size=12,
     ).map("".join),
@@ -149,7 +151,9 @@ def _any_text_is_stored_or_refused(
         assert login.json()["data"]["authLogin"]["__typename"] == "User"
 
         def send(query: str, variables: dict[str, Any]) -> httpx.Response:
-            return http.post(url, json={"query": query, "variables": variables})
+            # JSON with \u escapes, as browsers send it: lone surrogates travel too.
+            body = json.dumps({"query": query, "variables": variables})
+            return http.post(url, content=body, headers={"content-type": "application/json"})
 
         @settings(
             max_examples=40,
@@ -168,7 +172,7 @@ def _any_text_is_stored_or_refused(
             door_created = send(CREATE_DOOR, {"n": node, "d": _door(code)})
             assert _outcome(door_created, "createNodeDoor") in ("ok", "refused"), code
             door_updated = send(UPDATE_DOOR, {"d": {"uuid": door, "code": code}})
-            assert _outcome(door_updated, "updateNodeDoor") == "ok", code
+            assert _outcome(door_updated, "updateNodeDoor") in ("ok", "refused"), code
 
         check()
 
