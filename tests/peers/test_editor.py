@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.peers, pytest.mark.asyncio(loop_scope="session")]
 GRAPH = """query($pk: ID!) { graph(pk: $pk) { uuid name nodes { uuid name isEntryNode
   scriptCells { cellType cellCode } inNodeDoors { uuid } outNodeDoors { uuid name code } }
   edges { outNodeDoor { node { name } } inNodeDoor { node { name } } } } }"""
-UI_WAIT_MS = 20_000
+UI_WAIT_MS = 60_000  # a busy machine serves the apps' bundles slowly
 
 
 async def _graph(staff: GraphQLClient, uuid: str) -> dict[str, Any]:

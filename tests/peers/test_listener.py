@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.peers, pytest.mark.asyncio(loop_scope="session")]
 # The Janus client posts to its server, loads webrtc-adapter from a CDN and then fails
 # on its missing session ("Cannot read properties of null (reading 'send')").
 NO_JANUS = ("/janus", "Janus", "webrtc-adapter", "reading 'send'")
-UI_WAIT_MS = 30_000
+UI_WAIT_MS = 60_000  # a busy machine serves the apps' bundles slowly
 DIALOG_CELL = """\
 yield Dialog(title="Bereit?", content=[Input(key="answer", label="Antwort")],
              buttons=[Button.ok(key="answer", value="yes")])
