@@ -26,11 +26,12 @@ from gencaster.distributor import GenCasterChannel
 from gencaster.health import Readiness
 from gencaster.media import MediaStore
 from gencaster.schema import schema
+from gencaster.schema.subscriptions import SHAREABLE_SUBSCRIPTIONS
 from gencaster.services import create_services
 from gencaster.settings import Settings
 from gencaster.streaming.runtime import StreamingRuntime
 from gencaster.transport.connections import ConnectionLimits
-from gencaster.transport.contexts import staff_watch, websocket_hooks
+from gencaster.transport.contexts import access_key, feed_context, staff_watch, websocket_hooks
 from gencaster.transport.graphiql import STATIC_DIR
 from gencaster.transport.health import register_health
 from gencaster.transport.http import LiveRequests, graphql_view, origin_allowed
@@ -44,10 +45,6 @@ from gencaster.transport.ws.operation import SocketSettings
 from gencaster.transport.ws.shared import SharedFeeds
 
 logger = logging.getLogger(__name__)
-# Subscriptions that show the latest state of something: identical ones share one
-# execution (see shared.py). streamLogs is a stream of events, each subscriber needs
-# all of them from its own start, so it is not shared.
-SHAREABLE_SUBSCRIPTIONS = frozenset({"graph", "node", "streams"})
 _app_numbers = itertools.count()
 # Uploads are spooled inside the media root (same disk: storing one is a rename);
 # the media route never serves dot-led folders.
@@ -214,8 +211,8 @@ def create_app(settings: Settings | None = None) -> Sanic:
             on_connect=on_connect,
             max_operations=settings.ws_max_operations,
             limits=app.ctx.query_limits,
-            shared=SharedFeeds(SHAREABLE_SUBSCRIPTIONS),
-            access_key=lambda context: context.is_staff,
+            shared=SharedFeeds(SHAREABLE_SUBSCRIPTIONS, context_for=feed_context(app)),
+            access_key=access_key,
             watch=staff_watch(app),
         ),
         check_origin=origin_allowed,

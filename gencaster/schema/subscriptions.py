@@ -85,6 +85,13 @@ async def _logs_since(filters: dict[str, Any], since: Any) -> list[StreamLog]:
     return await query.order_by("created_date", "uuid").limit(MAX_LOG_HISTORY)
 
 
+# Subscriptions that show the latest state of something, the same for every caller of
+# one access level: identical ones share one execution (transport/ws/shared.py).
+# streamLogs is a stream of events that each subscriber needs from its own start, and
+# streamInfo attaches its caller to a stream, so neither is shared.
+SHAREABLE_SUBSCRIPTIONS = frozenset({"graph", "node", "streams"})
+
+
 class Subscription(graphene.ObjectType):
     graph = Field(
         NonNull(types.Graph),

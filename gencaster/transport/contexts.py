@@ -1,4 +1,4 @@
-"""Build the GraphQL context of a WebSocket operation.
+"""Build the GraphQL context of a WebSocket operation and of a shared feed.
 
 A socket authenticates with the session cookie sent with the upgrade or, for
 clients that hold the session id themselves (scripts), ``sessionToken`` in the
@@ -9,6 +9,7 @@ effect on open sockets too; a login or logout over the socket changes its sessio
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from functools import lru_cache
 from typing import Any
@@ -40,11 +41,9 @@ def websocket_hooks(app: Sanic) -> tuple[Any, Any]:
         return True
 
     async def context_factory(info: ConnectionInfo, scope: OperationScope) -> GraphQLContext:
-        token = info.state.get("token")
-        return GraphQLContext(
-            services=app.ctx.services,
-            user=await app.ctx.services.sessions.user_for(token),
-            session_token=token,
+        return await GraphQLContext.for_session(
+            app.ctx.services,
+            info.state.get("token"),
             transport="websocket",
             client_address=info.client_address,
             operation=scope,
@@ -89,3 +88,17 @@ _ROOT_NAMES = {
     OperationType.MUTATION: "Mutation",
     OperationType.SUBSCRIPTION: "Subscription",
 }
+
+
+def feed_context(app: Sanic) -> Callable[[Hashable], Awaitable[GraphQLContext]]:
+    """``context_for`` of the shared feeds: the access level is ``is_staff`` (``access_key``)."""
+
+    async def context_for(staff: Hashable) -> GraphQLContext:
+        return GraphQLContext.for_access(app.ctx.services, staff=bool(staff))
+
+    return context_for
+
+
+def access_key(context: GraphQLContext) -> Hashable:
+    """What decides which shared feed a subscriber may join: staff or not."""
+    return context.is_staff

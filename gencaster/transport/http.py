@@ -109,13 +109,10 @@ def origin_allowed(request: Request, *, cookie_only: bool = True) -> bool:
 
 
 async def build_context(request: Request) -> GraphQLContext:
-    services = request.app.ctx.services
     token = request.cookies.get(SESSION_COOKIE)
-    user = await services.sessions.user_for(token)
-    return GraphQLContext(
-        services=services,
-        user=user,
-        session_token=token,
+    return await GraphQLContext.for_session(
+        request.app.ctx.services,
+        token,
         transport="http",
         client_address=request.remote_addr or request.ip,
     )

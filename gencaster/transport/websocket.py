@@ -244,6 +244,8 @@ class GraphQLWebSocketEndpoint:
     async def shutdown(self, app: Sanic) -> None:
         """``before_server_stop``: end every operation while the database is still open."""
         await self.connections.cancel_all()
+        if self.settings.shared is not None:
+            await self.settings.shared.close()
 
     def _handler(self, subprotocol: str, adapter: SanicSocket, info: ConnectionInfo) -> Handler:
         if subprotocol == graphql_transport_ws.PROTOCOL:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -26,13 +25,12 @@ from contextlib import (
 )
 from dataclasses import dataclass, field
 from functools import partial
-from inspect import isawaitable
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import graphene
 from graphql import DocumentNode
 from graphql.error import GraphQLError
-from graphql.execution import ExecutionResult, MapAsyncIterator
+from graphql.execution import ExecutionResult
 from graphql.language import FieldNode
 from graphql.utilities import get_operation_ast
 
@@ -48,6 +46,7 @@ from gencaster.transport.limits import QueryLimits
 from gencaster.transport.ws.adapter import ConnectionInfo, SocketClosed
 from gencaster.transport.ws.registry import FinalMessage, OperationScope
 from gencaster.transport.ws.shared import FeedError, SharedFeeds
+from gencaster.transport.ws.streams import as_graphql_error, stream_in_task
 
 ContextFactory = Callable[[ConnectionInfo, OperationScope], Awaitable[Any]]
 Revoke = Callable[[Exception], None]
@@ -92,39 +91,6 @@ def is_request_error(result: ExecutionResult) -> bool:
         and bool(result.errors)
         and all(error.path is None for error in result.errors or ())
     )
-
-
-def as_graphql_error(error: Exception) -> GraphQLError:
-    """Wrap an exception from a subscription stream; format_error masks unknown ones."""
-    if isinstance(error, GraphQLError):
-        return error
-    return GraphQLError(str(error), original_error=error)
-
-
-async def _mapped(
-    source: AsyncIterator[Any], callback: Callable[[Any], Any]
-) -> AsyncGenerator[ExecutionResult, None]:
-    closing: AbstractAsyncContextManager[object] = (
-        aclosing(cast("AsyncGenerator[Any, None]", source))
-        if hasattr(source, "aclose")  # graphql-core's iterators close, but are no generators
-        else nullcontext(source)
-    )
-    async with closing:
-        async for payload in source:
-            result = callback(payload)
-            yield await result if isawaitable(result) else result
-
-
-def stream_in_task(stream: AsyncIterator[ExecutionResult]) -> AsyncGenerator[ExecutionResult]:
-    """Step the resolver's source stream in the calling task.
-
-    graphql-core's ``MapAsyncIterator`` runs each step of the source in a new task, so
-    a cancelled subscription would run the resolver's ``finally`` in that helper task,
-    after its owner had already gone. Mapping here keeps it in the operation task.
-    """
-    if isinstance(stream, MapAsyncIterator):
-        return _mapped(stream.iterator, stream.callback)
-    return _mapped(stream, lambda result: result)
 
 
 async def run_operation(
@@ -239,10 +205,10 @@ async def _follow_shared(
 ) -> None:
     shared = settings.shared
     assert shared is not None
-    key = shared.key(request, settings.access_key(context))
+    access = settings.access_key(context)
     # The feed may outlive this caller; it checks the request again with no budget of its own.
-    source = partial(prepare_and_run, settings, request, context)
-    async with aclosing(shared.follow(key, source)) as results:
+    source = partial(prepare_and_run, settings, request)
+    async with aclosing(shared.follow(request, access, source)) as results:
         async for payload in results:
             await sink.send_result(operation_id, payload)
 

@@ -8,7 +8,10 @@ the same key share one ``Feed``. A feed runs the subscription once, encodes each
 result to JSON once, and hands the same ``EncodedPayload`` to every subscriber.
 
 A feed starts with its first subscriber and is cancelled when its last one
-leaves; a late subscriber first gets the feed's latest result.
+leaves, who waits until it has ended; a late subscriber first gets the feed's
+latest result. ``SharedFeeds`` holds every feed's task and cancels what is left
+at shutdown. A feed runs with a context of its own, built from the access level
+in its key, never with its first subscriber's.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from contextlib import aclosing
+from functools import partial
 from typing import Any
 
 from graphql import OperationDefinitionNode, OperationType, parse
@@ -25,7 +29,9 @@ from graphql.error import GraphQLError
 from graphql.execution import ExecutionResult
 from graphql.language import FieldNode
 
+from gencaster.tasks import TaskSet, wait_for
 from gencaster.transport.execution import GraphQLRequest, format_result
+from gencaster.transport.ws.streams import as_graphql_error, stream_in_task
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +66,22 @@ class FeedError(Exception):
 _END = object()
 
 
+FeedSource = Callable[[Any], Awaitable[Any]]
+FeedContext = Callable[[Hashable], Awaitable[Any]]
+
+
 class Feed:
-    def __init__(self, key: Hashable, source: Callable[[], Awaitable[Any]]) -> None:
+    """One shared execution; its task is started, held and awaited by ``SharedFeeds``."""
+
+    def __init__(self, key: Hashable) -> None:
         self.key = key
         self.subscribers: set[asyncio.Queue[Any]] = set()
         self.latest: EncodedPayload | None = None
-        self.task = asyncio.get_running_loop().create_task(self._run(source))
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
 
     def join(self) -> asyncio.Queue[Any]:
         queue: asyncio.Queue[Any] = asyncio.Queue(FEED_QUEUE_SIZE)
@@ -80,12 +96,10 @@ class Feed:
                 queue.get_nowait()
             queue.put_nowait(item)
 
-    async def _run(self, source: Callable[[], Awaitable[Any]]) -> None:
-        # Imported here: operation.py imports this module.
-        from gencaster.transport.ws.operation import as_graphql_error, stream_in_task
-
+    async def run(self, source: FeedSource, context: Callable[[], Awaitable[Any]]) -> None:
+        """Execute ``source`` with the feed's own context and publish each result."""
         try:
-            result = await source()
+            result = await source(await context())
             if isinstance(result, ExecutionResult):
                 self._publish_result(result)
                 return
@@ -111,10 +125,14 @@ class Feed:
 class SharedFeeds:
     """The feeds of one server process, by key."""
 
-    def __init__(self, shareable_fields: frozenset[str]) -> None:
+    def __init__(self, shareable_fields: frozenset[str], *, context_for: FeedContext) -> None:
+        """``context_for(access)`` builds a feed's context from its subscribers' access
+        level: a feed outlives its first subscriber, so it must not run as that caller."""
         self.shareable_fields = shareable_fields
+        self.context_for = context_for
         self.feeds: dict[Hashable, Feed] = {}
         self._documents: dict[str, bool] = {}
+        self._tasks = TaskSet()
 
     def can_share(self, request: GraphQLRequest) -> bool:
         """Only subscriptions whose root fields are all in ``shareable_fields``."""
@@ -145,12 +163,16 @@ class SharedFeeds:
         return (request.query, variables, request.operation_name, access)
 
     async def follow(
-        self, key: Hashable, source: Callable[[], Awaitable[Any]]
+        self, request: GraphQLRequest, access: Hashable, source: FeedSource
     ) -> AsyncGenerator[EncodedPayload, None]:
-        """Results of the feed for ``key``, started with ``source`` if it is new."""
+        """Results of the feed for ``request`` at ``access``, started with ``source`` if new."""
+        key = self.key(request, access)
         feed = self.feeds.get(key)
-        if feed is None or feed.task.done():
-            feed = Feed(key, source)
+        if feed is None or not feed.running:
+            feed = Feed(key)
+            feed.task = self._tasks.start(
+                feed.run(source, partial(self.context_for, access)), name="graphql-shared-feed"
+            )
             self.feeds[key] = feed
         queue = feed.join()
         try:
@@ -164,6 +186,17 @@ class SharedFeeds:
         finally:
             feed.subscribers.discard(queue)
             if not feed.subscribers:
-                feed.task.cancel()
-                if self.feeds.get(key) is feed:
-                    del self.feeds[key]
+                await self._stop(feed)
+
+    async def _stop(self, feed: Feed) -> None:
+        """The last subscriber left: end the feed and wait until its resolver has cleaned up."""
+        if self.feeds.get(feed.key) is feed:
+            del self.feeds[feed.key]
+        if feed.task is not None:
+            feed.task.cancel()
+            await wait_for({feed.task})
+
+    async def close(self) -> None:
+        """At shutdown: cancel every feed and wait for all of them."""
+        self.feeds.clear()
+        await self._tasks.cancel_all()

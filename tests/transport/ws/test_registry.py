@@ -13,13 +13,13 @@ from graphql.language import parse
 
 from gencaster.tasks import TaskSet
 from gencaster.transport.ws.closecodes import CloseCode, close_reason
-from gencaster.transport.ws.operation import stream_in_task
 from gencaster.transport.ws.registry import (
     DuplicateOperation,
     FinalMessage,
     OperationRegistry,
     OperationScope,
 )
+from gencaster.transport.ws.streams import stream_in_task
 
 
 def blocking_runner(events: list[str]) -> Callable[[OperationScope], Awaitable[None]]:
