@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import soundfile
@@ -28,14 +28,25 @@ from gencaster.errors import NotFound
 from gencaster.media import MediaStore
 from models import AudioFile, ScriptCell
 
-if TYPE_CHECKING:
-    from gencaster.transport.multipart import UploadedFile
-
 MAX_NAME_LENGTH = 255
 # Control characters, lone surrogates, line and paragraph separators.
 _UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 # Frames decoded at the end of a file: a damaged or cut-off file fails there.
 TAIL_FRAMES = 4096
+
+
+class UploadedFile(Protocol):
+    """A spooled upload as the transport hands it over (``transport.multipart``).
+
+    ``path`` is ``None`` when nothing was kept; storing the file takes it over and
+    sets ``path`` to ``None``, so the transport does not delete it afterwards.
+    """
+
+    filename: str
+    limit: int
+    size: int
+    path: Path | None
+    exceeded_limit: bool
 
 
 class InvalidAudio(Exception):
