@@ -99,6 +99,10 @@ class NodeDoor(TimestampedModel):
     is_default = fields.BooleanField(default=False)
     code = fields.TextField(default=DEFAULT_DOOR_CODE)
 
+    def sort_key(self) -> tuple[bool, int, str, str]:
+        """Non-default doors first, then by order and name: the editor's and the engine's order."""
+        return (self.is_default, self.order, self.name, str(self.uuid))
+
     class Meta:
         table = "node_door"
         # One default door of each type per node, held by the database.

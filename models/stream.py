@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Any
 from uuid import UUID
 
 from tortoise import fields
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 
 from models.base import TimestampedModel, UUIDModel
 
@@ -52,6 +55,21 @@ class StreamPoint(TimestampedModel):
     class Meta:
         table = "stream_point"
         unique_together = (("host", "port"),)
+
+    @staticmethod
+    def live_since(beacon_window_s: float) -> datetime:
+        """A point is live while its last beacon is younger than the beacon window."""
+        return datetime.now(UTC) - timedelta(seconds=beacon_window_s)
+
+    @classmethod
+    def live(cls, beacon_window_s: float) -> QuerySet[StreamPoint]:
+        return cls.filter(last_live__gte=cls.live_since(beacon_window_s))
+
+    @classmethod
+    def free_live(cls, beacon_window_s: float) -> QuerySet[StreamPoint]:
+        """Live points with no stream that has listeners on them."""
+        busy = Stream.filter(num_listeners__gt=0).values("stream_point_id")
+        return cls.live(beacon_window_s).exclude(uuid__in=Subquery(busy))
 
 
 class Stream(TimestampedModel):

@@ -23,6 +23,7 @@ LAYERS = [
     "settings",
     "supercollider",
     "tasks",
+    "throttled_log",
     "broker",
     "db",
     "sqlite",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from gencaster.engine.engine import door_order, edge_order
+from gencaster.engine.engine import edge_order
 from models import AudioCell, AudioFile, DoorType, Edge, Graph, Node, NodeDoor, ScriptCell
 
 from .errors import GraphNotFound
@@ -65,7 +65,7 @@ async def load_graph(graph: Graph) -> LoadedGraph:
         loaded.doors.setdefault(door.node_id, []).append(door)
         loaded.door_by_uuid[door.uuid] = door
     for doors in loaded.doors.values():
-        doors.sort(key=lambda door: (door.door_type, *door_order(door)))
+        doors.sort(key=lambda door: (door.door_type, *door.sort_key()))
     for cell in await ScriptCell.filter(node_id__in=node_ids).order_by("cell_order", "uuid"):
         loaded.cells.setdefault(cell.node_id, []).append(cell)
     audio_ids = [c.audio_cell_id for cs in loaded.cells.values() for c in cs if c.audio_cell_id]

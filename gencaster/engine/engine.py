@@ -458,7 +458,7 @@ class Engine:
 
     async def next_node(self, node: Node) -> Node | None:
         doors = await NodeDoor.filter(node_id=node.uuid, door_type=DoorType.OUTPUT)
-        doors.sort(key=door_order)
+        doors.sort(key=NodeDoor.sort_key)
         chosen = await self.choose_door(doors)
         if chosen is None:
             return None
@@ -501,11 +501,6 @@ class Engine:
         return default
 
 
-def door_order(door: NodeDoor) -> tuple[bool, int, str, str]:
-    """Non-default doors first, then by order and name (the editor's order)."""
-    return (door.is_default, door.order, door.name, str(door.uuid))
-
-
 def edge_order(edge: Edge) -> tuple[str, int, str, float, float, str]:
     """Edges by where they lead, by names and positions first: a re-imported graph (new
     uuids) lists them in the same order, so the same seed picks the same edge."""
@@ -534,7 +529,6 @@ __all__ = [
     "InstructionTimeoutError",
     "PointReset",
     "ResetOutcome",
-    "door_order",
     "edge_order",
     "new_rng",
 ]

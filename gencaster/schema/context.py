@@ -89,11 +89,6 @@ def _as_uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-def door_sort_key(door: NodeDoor) -> tuple[bool, int, str]:
-    """Non-default doors first, then by order, then by name (the engine's order too)."""
-    return (door.is_default, door.order, door.name)
-
-
 def cell_sort_key(cell: ScriptCell) -> tuple[int, str]:
     return (cell.cell_order, str(cell.uuid))
 
@@ -111,7 +106,7 @@ class Loaders:
         default_factory=lambda: ChildrenLoader(Node, "graph_id", lambda n: (n.name, str(n.uuid)))
     )
     doors_by_node: ChildrenLoader = field(
-        default_factory=lambda: ChildrenLoader(NodeDoor, "node_id", door_sort_key)
+        default_factory=lambda: ChildrenLoader(NodeDoor, "node_id", NodeDoor.sort_key)
     )
     cells_by_node: ChildrenLoader = field(
         default_factory=lambda: ChildrenLoader(ScriptCell, "node_id", cell_sort_key)

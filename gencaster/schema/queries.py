@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID as PyUUID
 
@@ -43,11 +42,6 @@ async def get_by_pk(model: Any, pk: Any, what: str) -> Any:
     if row is None:
         raise NotFound(f"No {what} with uuid {pk}")
     return row
-
-
-def live_since(info: graphene.ResolveInfo) -> datetime:
-    window = context_of(info).services.settings.beacon_window_s
-    return datetime.now(UTC) - timedelta(seconds=window)
 
 
 def _graph_visibility(info: graphene.ResolveInfo, filters: Any) -> Q:
@@ -127,9 +121,10 @@ class Query(graphene.ObjectType):
     async def resolve_stream_points(
         root: Any, info: graphene.ResolveInfo, filters: Any = None
     ) -> Any:
-        query = StreamPoint.filter(filter_to_q(filters, StreamPointFilter))
+        window = context_of(info).services.settings.beacon_window_s
+        query = StreamPoint.live(window).filter(filter_to_q(filters, StreamPointFilter))
         with translate_filter_errors():
-            return await query.filter(last_live__gte=live_since(info)).order_by("host", "port")
+            return await query.order_by("host", "port")
 
     @staticmethod
     async def resolve_stream_point(root: Any, info: graphene.ResolveInfo, pk: str) -> Any:

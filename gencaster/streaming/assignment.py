@@ -32,17 +32,17 @@ import random
 from collections.abc import Coroutine, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Subquery
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from gencaster.db import is_unavailable
 from gencaster.distributor import GenCasterChannel
-from gencaster.streaming.processes import ProcessRegistry, decrement_listeners, utc_now
+from gencaster.streaming.processes import ProcessRegistry, decrement_listeners
+from gencaster.tasks import TaskSet
 from models import Graph, ListenerAttachment, Stream, StreamAssignmentPolicy, StreamPoint
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class StreamAssigner:
         self.processes = processes
         self.channel = channel
         self.beacon_window_s = beacon_window_s
-        self._pending: set[asyncio.Task[Any]] = set()
+        self._pending = TaskSet()
 
     async def attach(self, graph: Graph) -> Attachment:
         """Attach one listener to a stream of ``graph``.
@@ -92,8 +92,10 @@ class StreamAssigner:
         here instead of leaking a count.
         """
         if graph.stream_assignment_policy == StreamAssignmentPolicy.DEACTIVATE:
+            # The one home of the DEACTIVATE rule; listeners hear this message.
             raise NoStreamAvailableError(
-                f"Graph {graph.name!r} is deactivated", graph_uuid=graph.uuid
+                "This graph is deactivated: it is not streaming at the moment",
+                graph_uuid=graph.uuid,
             )
         if not self.processes.running:
             raise RuntimeError("The process registry is not running")
@@ -118,18 +120,18 @@ class StreamAssigner:
         """
         with suppress(TimeoutError):
             async with asyncio.timeout(within):
-                while self._pending:
-                    await asyncio.wait(set(self._pending))
-        for task in list(self._pending):
+                await self._pending.wait_all()
+        for task in self._pending:
             logger.warning("Stopped a listener release still waiting for the database")
             task.cancel()
 
     def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        """A task this assigner keeps a reference to until it ends (shielded work)."""
-        task = asyncio.get_running_loop().create_task(work)
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-        return task
+        """A task this assigner keeps a reference to until it ends (shielded work).
+
+        Its caller awaits it (or ``_undo`` does, for a cancelled caller) and handles
+        what it raises, so the set does not log it.
+        """
+        return self._pending.start(work, name="stream-assignment", awaited=True)
 
     async def _release(self, attachment: Attachment) -> bool:
         """Release, retrying with back-off while the database is unreachable.
@@ -209,7 +211,7 @@ class StreamAssigner:
         streams = Stream.filter(
             graph_id=graph.uuid,
             num_listeners__gt=0,
-            stream_point__last_live__gte=self._live_since(),
+            stream_point__last_live__gte=StreamPoint.live_since(self.beacon_window_s),
         ).order_by("-created_date")
         for stream in await streams:
             attachment = await self._join(stream)
@@ -240,9 +242,7 @@ class StreamAssigner:
         """A live point with no listened stream, locked until the transaction ends."""
         taken: list[UUID] = []
         while True:
-            candidates = StreamPoint.filter(last_live__gte=self._live_since()).exclude(
-                uuid__in=Subquery(Stream.filter(num_listeners__gt=0).values("stream_point_id"))
-            )
+            candidates = StreamPoint.free_live(self.beacon_window_s)
             if taken:
                 candidates = candidates.exclude(uuid__in=taken)
             point = await (
@@ -256,9 +256,6 @@ class StreamAssigner:
             if not await Stream.exists(stream_point_id=point.uuid, num_listeners__gt=0):
                 return point
             taken.append(point.uuid)
-
-    def _live_since(self) -> datetime:
-        return utc_now() - timedelta(seconds=self.beacon_window_s)
 
 
 def _retry_delays(first: float = 0.1, cap: float = 2.0) -> Iterator[float]:

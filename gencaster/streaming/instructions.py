@@ -29,9 +29,9 @@ from tortoise.timezone import now
 from gencaster.distributor import GenCasterChannel, Update
 from gencaster.engine.engine import InstructionTimeoutError
 from gencaster.metrics import INSTRUCTION_ROUND_TRIP
-from gencaster.streaming.logs import ThrottledLog
 from gencaster.streaming.osc import Acknowledgement, OscClient
 from gencaster.supercollider import variable_code
+from gencaster.throttled_log import ThrottledLog
 from models import InstructionState, StreamInstruction, StreamPoint
 from models.stream import INSTRUCTION_STATE_RANK
 

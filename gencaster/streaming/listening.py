@@ -30,7 +30,7 @@ from gencaster.errors import NotFound
 from gencaster.metrics import LISTENERS
 from gencaster.streaming.assignment import Attachment, NoStreamAvailableError, StreamAssigner
 from gencaster.streaming.processes import utc_now
-from models import Graph, LogLevel, Stream, StreamAssignmentPolicy, StreamPoint
+from models import Graph, LogLevel, Stream, StreamPoint
 
 logger = logging.getLogger(__name__)
 
@@ -153,9 +153,6 @@ class ListeningService:
         graph = await Graph.get_or_none(uuid=graph_uuid)
         if graph is None:
             raise NotFound(f"No graph with uuid {graph_uuid}")
-        if graph.stream_assignment_policy == StreamAssignmentPolicy.DEACTIVATE:
-            yield NoStream("This graph is not streaming at the moment")
-            return
         try:
             attachment = await self.assigner.attach(graph)
         except NoStreamAvailableError as error:

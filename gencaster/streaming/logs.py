@@ -7,7 +7,6 @@ a ``stream_log.update`` message once the row exists, and a Python log record.
 from __future__ import annotations
 
 import logging
-import time
 from uuid import UUID
 
 from gencaster.distributor import GenCasterChannel
@@ -64,39 +63,3 @@ def _uuid_of(item: Stream | StreamPoint | UUID | None) -> UUID | None:
     if item is None or isinstance(item, UUID):
         return item
     return item.uuid
-
-
-class ThrottledLog:
-    """Logs at most ``burst`` records per ``interval`` seconds, then how many it left out.
-
-    For records whose rate a sender controls (a flood of wrong passwords or of
-    acknowledgements for unknown instructions must not fill the disk).
-    """
-
-    def __init__(
-        self, logger: logging.Logger, what: str, *, burst: int = 20, interval: float = 10.0
-    ) -> None:
-        self._logger = logger
-        self._what = what
-        self._burst = burst
-        self._interval = interval
-        self._window_end = float("-inf")
-        self._logged = 0
-        self._left_out = 0
-
-    def log(self, level: int, msg: str, *args: object) -> None:
-        clock = time.monotonic()
-        if clock >= self._window_end:
-            if self._left_out:
-                self._logger.warning(
-                    "%d more %s were not logged in the last %.0f s",
-                    self._left_out,
-                    self._what,
-                    self._interval,
-                )
-            self._window_end, self._logged, self._left_out = clock + self._interval, 0, 0
-        if self._logged < self._burst:
-            self._logged += 1
-            self._logger.log(level, msg, *args)
-        else:
-            self._left_out += 1

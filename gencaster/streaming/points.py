@@ -11,23 +11,21 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Subquery
-from tortoise.queryset import QuerySet
 from tortoise.timezone import now
 
 from gencaster.distributor import GenCasterChannel
 from gencaster.media import MediaStore
 from gencaster.streaming.instructions import InstructionDispatcher
-from gencaster.streaming.logs import StreamLogWriter, ThrottledLog
+from gencaster.streaming.logs import StreamLogWriter
 from gencaster.streaming.osc import Acknowledgement, Beacon, RemoteAction, password_matches
 from gencaster.streaming.osc.messages import PROTOCOL_VERSION
 from gencaster.supercollider import async_playback
 from gencaster.throttle import FailureThrottle
-from models import AudioFile, LogLevel, Stream, StreamPoint
+from gencaster.throttled_log import ThrottledLog
+from models import AudioFile, LogLevel, StreamPoint
 
 logger = logging.getLogger(__name__)
 
@@ -37,17 +35,6 @@ MAX_TEXT_CHARS = 255  # StreamPoint's name and janus_public_ip columns
 
 Speak = Callable[[str], Awaitable[Any]]
 Play = Callable[[StreamPoint, Any], Awaitable[None]]
-
-
-def live_points_query(beacon_window_s: float) -> QuerySet[StreamPoint]:
-    """Stream points whose last beacon is younger than the beacon window."""
-    return StreamPoint.filter(last_live__gte=now() - timedelta(seconds=beacon_window_s))
-
-
-def free_live_points_query(beacon_window_s: float) -> QuerySet[StreamPoint]:
-    """Live stream points with no stream that has listeners on them."""
-    busy = Stream.filter(num_listeners__gt=0).values("stream_point_id")
-    return live_points_query(beacon_window_s).exclude(uuid__in=Subquery(busy))
 
 
 def buffer_player(dispatcher: InstructionDispatcher, media: MediaStore) -> Play:
@@ -115,7 +102,7 @@ class StreamPointHandler:
     async def _create_point(self, host: str, beacon: Beacon, values: dict[str, Any]) -> None:
         if await _update_point(host, beacon.lang_port, values):
             return  # created while this beacon waited for the lock
-        if await live_points_query(self._beacon_window_s).count() >= self._max_points:
+        if await StreamPoint.live(self._beacon_window_s).count() >= self._max_points:
             self._too_many.log(
                 logging.WARNING,
                 "Ignored a new stream point at %s:%d: %d points are live already",
@@ -204,10 +191,10 @@ class StreamPointHandler:
 
     async def _targets(self, target: int | None) -> list[StreamPoint]:
         if target is None:
-            return await free_live_points_query(self._beacon_window_s)
+            return await StreamPoint.free_live(self._beacon_window_s)
         if not 0 <= target <= DB_INT_MAX:
             return []  # no column can hold such a room
-        return await live_points_query(self._beacon_window_s).filter(janus_out_room=target)
+        return await StreamPoint.live(self._beacon_window_s).filter(janus_out_room=target)
 
     async def _run_code(self, host: str, cmd: str, points: Sequence[StreamPoint]) -> None:
         for point in points:

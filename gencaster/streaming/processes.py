@@ -23,7 +23,6 @@ import logging
 import os
 import socket
 from collections import Counter
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import cast
 from uuid import UUID, uuid4
@@ -32,6 +31,7 @@ from tortoise.expressions import Case, F, When
 from tortoise.transactions import in_transaction
 
 from gencaster.distributor import GenCasterChannel
+from gencaster.tasks import TaskSet
 from models import ListenerAttachment, ServerProcess, Stream
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class ProcessRegistry:
         self.heartbeat_interval = heartbeat_interval
         self.dead_after = dead_after
         self.process_uuid: UUID = uuid4()
-        self._heartbeat: asyncio.Task[None] | None = None
+        self._heartbeat = TaskSet()
         self._started = False
         self._closed = False
 
@@ -105,10 +105,7 @@ class ProcessRegistry:
             raise RuntimeError("ProcessRegistry.start() was already called")
         self._started = True
         await self._create_row()
-        self._heartbeat = asyncio.get_running_loop().create_task(
-            self._beat_forever(), name=f"heartbeat-{self.process_uuid}"
-        )
-        self._heartbeat.add_done_callback(_log_task_failure)
+        self._heartbeat.start(self._beat_forever(), name=f"heartbeat-{self.process_uuid}")
 
     async def close(self) -> None:
         """Release what this process holds and forget it; safe to call twice."""
@@ -116,10 +113,7 @@ class ProcessRegistry:
             return
         # Flag first, so a second close (or a concurrent one) does nothing.
         self._closed = True
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._heartbeat
+        await self._heartbeat.cancel_all()
         if not self._started:
             return
         async with in_transaction():
@@ -202,8 +196,3 @@ class ProcessRegistry:
     async def _publish(self, released: Counter[UUID]) -> None:
         for stream_uuid in released:
             await self.channel.publish_streams_update(stream_uuid)
-
-
-def _log_task_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("Heartbeat task ended", exc_info=task.exception())

@@ -17,6 +17,9 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any, Protocol
 
+from gencaster.tasks import TaskSet
+from gencaster.throttled_log import ThrottledLog
+
 from .messages import (
     ACKNOWLEDGE_ADDRESS,
     BEACON_ADDRESS,
@@ -60,52 +63,6 @@ class _State(enum.Enum):
     CLOSED = "closed"  # terminal: a closed server is not reopened
 
 
-class _LogBudget:
-    """Logs the first ``burst`` records per ``interval`` seconds, then one count per interval.
-
-    Senders control how often the server logs about bad input, so without a budget a
-    flood of garbage would fill the disk.
-    """
-
-    def __init__(self, what: str, *, burst: int = 20, interval: float = 10.0) -> None:
-        self._what = what
-        self._burst = burst
-        self._interval = interval
-        self._window_end = float("-inf")
-        self._logged = 0
-        self._suppressed = 0
-        self._flush_handle: asyncio.TimerHandle | None = None
-
-    def log(self, level: int, msg: str, *args: object, exc_info: bool = False) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if now >= self._window_end:
-            self.flush()
-            self._window_end = now + self._interval
-            self._logged = 0
-        if self._logged < self._burst:
-            self._logged += 1
-            logger.log(level, msg, *args, exc_info=exc_info)
-            return
-        self._suppressed += 1
-        if self._flush_handle is None:
-            self._flush_handle = loop.call_at(self._window_end, self.flush)
-
-    def flush(self) -> None:
-        """Report the records left out so far; the server also calls this when it closes."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        if self._suppressed:
-            logger.warning(
-                "%d more %s within %.0f s were not logged",
-                self._suppressed,
-                self._what,
-                self._interval,
-            )
-            self._suppressed = 0
-
-
 class _Receiver(asyncio.DatagramProtocol):
     def __init__(self, on_datagram: Callable[[bytes, tuple[Any, ...]], None]) -> None:
         self._on_datagram = on_datagram
@@ -136,10 +93,10 @@ class OscServer:
         self._max_pending = max_pending
         self._state = _State.NEW
         self._transport: asyncio.DatagramTransport | None = None
-        self._pending: set[asyncio.Task[None]] = set()
-        self._malformed_log = _LogBudget("malformed OSC datagrams")
-        self._overload_log = _LogBudget("OSC datagrams dropped while overloaded")
-        self._failure_log = _LogBudget("OSC handler failures")
+        self._pending = TaskSet()
+        self._malformed_log = ThrottledLog(logger, "malformed OSC datagrams")
+        self._overload_log = ThrottledLog(logger, "OSC datagrams dropped while overloaded")
+        self._failure_log = ThrottledLog(logger, "OSC handler failures")
 
     @property
     def port(self) -> int:
@@ -169,13 +126,7 @@ class OscServer:
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
-        tasks, self._pending = self._pending, set()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            # wait() rather than gather(): it never raises the tasks' errors, and a
-            # cancellation of close() itself still propagates.
-            await asyncio.wait(tasks)
+        await self._pending.cancel_all()
         for budget in (self._malformed_log, self._overload_log, self._failure_log):
             budget.flush()
 
@@ -218,9 +169,8 @@ class OscServer:
                 len(self._pending),
             )
             return
-        task = asyncio.get_running_loop().create_task(self._call(host, port, message))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        # _call logs its own failures (within a budget), so the set need not.
+        self._pending.start(self._call(host, port, message), name="osc-handler", awaited=True)
 
     async def _call(self, host: str, port: int, message: Message) -> None:
         try:

@@ -15,12 +15,7 @@ from gencaster.media import MediaStore
 from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.osc import FakeStreamPoint, OscServer, RemoteAction
 from gencaster.streaming.osc.messages import REMOTE_ACTION_ADDRESS
-from gencaster.streaming.points import (
-    StreamPointHandler,
-    buffer_player,
-    free_live_points_query,
-    live_points_query,
-)
+from gencaster.streaming.points import StreamPointHandler, buffer_player
 from models import AudioFile, Graph, Stream, StreamInstruction, StreamLog, StreamPoint
 from tests.streaming.points.conftest import PASSWORD, TIMEOUT, SpeechRecorder, registered
 from tests.support.osc import UdpPeer
@@ -177,12 +172,12 @@ async def test_live_and_free_queries(db: str):
     # A stream without listeners does not make its point busy.
     idle_graph = await Graph.create(name="idle", display_name="idle", slug_name="idle")
     await Stream.create(stream_point=fresh, graph=idle_graph, num_listeners=0)
-    live = {p.uuid for p in await live_points_query(60)}
-    free = {p.uuid for p in await free_live_points_query(60)}
+    live = {p.uuid for p in await StreamPoint.live(60)}
+    free = {p.uuid for p in await StreamPoint.free_live(60)}
     assert live == {fresh.uuid, taken.uuid}
     assert free == {fresh.uuid}
     assert stale.uuid not in live and never.uuid not in live
-    assert {p.uuid for p in await live_points_query(600)} == {fresh.uuid, stale.uuid, taken.uuid}
+    assert {p.uuid for p in await StreamPoint.live(600)} == {fresh.uuid, stale.uuid, taken.uuid}
 
 
 async def test_the_buffer_player_plays_the_file_where_supercollider_sees_it(
