@@ -20,6 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "gencaster"
 LAYERS = [
     "models",
     "errors",
+    "text",
     "settings",
     "supercollider",
     "tasks",
@@ -31,6 +32,7 @@ LAYERS = [
     "sqlite",
     "media",
     "distributor",
+    "access",
     "auth",
     "audio",
     "stream_variables",
