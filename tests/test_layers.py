@@ -21,6 +21,7 @@ LAYERS = [
     "models",
     "errors",
     "text",
+    "metrics",
     "settings",
     "supercollider",
     "tasks",

@@ -23,7 +23,7 @@ from gencaster.metrics import (
     worker_exited,
 )
 from gencaster.settings import Settings
-from gencaster.streaming.points import live_points_query
+from models import StreamPoint
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ async def metrics(request: Request) -> HTTPResponse:
     if not metrics_allowed(request, settings):
         return text("Forbidden", status=403)
     try:
-        STREAM_POINTS_LIVE.set(await live_points_query(settings.beacon_window_s).count())
+        STREAM_POINTS_LIVE.set(await StreamPoint.live(settings.beacon_window_s).count())
     except Exception:
         logger.debug("Could not count live stream points", exc_info=True)
     return raw(exposition(), content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

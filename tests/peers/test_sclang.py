@@ -29,7 +29,6 @@ from gencaster.auth import create_user
 from gencaster.cli import migrate_database
 from gencaster.settings import Settings
 from gencaster.streaming.listening import POINT_LOST
-from gencaster.streaming.points import live_points_query
 from gencaster.supercollider import CLEAN_SLATE, PROBE
 from models import InstructionState, LogLevel, Stream, StreamInstruction, StreamLog, StreamPoint
 from tests.support import sclang
@@ -263,7 +262,7 @@ async def _released(stream_uuid: str) -> bool:
 
 
 async def _live(point_uuid: object, window: float) -> bool:
-    return await live_points_query(window).filter(uuid=point_uuid).exists()
+    return await StreamPoint.live(window).filter(uuid=point_uuid).exists()
 
 
 async def test_a_run_time_error_is_reported_while_the_cell_waits(peers: Peers):

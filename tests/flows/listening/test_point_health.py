@@ -15,8 +15,7 @@ import pytest_asyncio
 from gencaster.auth import SESSION_COOKIE
 from gencaster.cli import migrate_database
 from gencaster.streaming.listening import POINT_LOST
-from gencaster.streaming.points import live_points_query
-from models import LogLevel, Stream, StreamLog
+from models import LogLevel, Stream, StreamLog, StreamPoint
 from tests.conftest import make_settings
 from tests.flows.listening.conftest import FakeFactory, cell_codes
 from tests.flows.listening.test_listening_flow import STREAM_INFO, staff_client, wait_for_point
@@ -143,4 +142,4 @@ async def _listeners(stream_uuid: str, expected: int) -> bool:
 
 
 async def _live(point_uuid: object) -> bool:
-    return await live_points_query(BEACON_WINDOW_S).filter(uuid=point_uuid).exists()
+    return await StreamPoint.live(BEACON_WINDOW_S).filter(uuid=point_uuid).exists()
