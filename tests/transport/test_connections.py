@@ -6,6 +6,8 @@ Raw sockets against a real server; each test starts one with its own settings.
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
 from contextlib import AsyncExitStack, suppress
 
 import pytest
@@ -13,6 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.polling import eventually
+from tests.support.processes import server_env, server_process
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -128,3 +131,25 @@ async def test_a_client_trickling_a_json_body_gets_408(server_with):
             await trickler
         writer.close()
     assert head.startswith(b"HTTP/1.1 408")
+
+
+async def test_requests_already_waiting_when_the_server_accepts_are_answered(tmp_path):
+    """Bytes read before Sanic's connection task has run are a request like any other.
+
+    The served process (uvloop) is paused while clients connect and send, so on
+    resuming it accepts each connection with its request already waiting.
+    """
+    env = server_env(str(tmp_path))
+    async with server_process(env, args=("serve", "--migrate")) as running:
+        running.process.send_signal(signal.SIGSTOP)
+        try:
+            sockets = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(5)]
+            for sock in sockets:
+                sock.sendall(b"GET /graphql?query={__typename} HTTP/1.1\r\nHost: x\r\n\r\n")
+        finally:
+            running.process.send_signal(signal.SIGCONT)
+        for sock in sockets:
+            with sock:
+                sock.settimeout(30)
+                head = await asyncio.to_thread(sock.recv, 4096)
+            assert head.startswith(b"HTTP/1.1 200"), head
