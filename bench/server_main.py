@@ -7,6 +7,7 @@ import logging
 from sanic import Request, Sanic, text
 
 from gencaster.app import create_app
+from gencaster.cli import configure_logging
 from gencaster.settings import Settings
 from gencaster.transport.connections import GuardedProtocol
 
@@ -22,6 +23,7 @@ class QueryCounter(logging.Handler):
 
 
 def main() -> None:
+    configure_logging()
     settings = Settings.from_env()
     app = create_app(settings)
     counter = QueryCounter()

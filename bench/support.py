@@ -6,6 +6,7 @@ import asyncio
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import psutil
@@ -22,12 +23,21 @@ __all__ = ["percentile", "query_count", "rss_mb", "server", "staff_session"]
 
 
 @asynccontextmanager
-async def server(**settings: str) -> AsyncIterator[ServerProcess]:
-    """``bench.server_main`` (the real app plus ``GET /_bench/queries``) in its own process."""
+async def server(
+    profile: Path | None = None, log: Path | None = None, **settings: str
+) -> AsyncIterator[ServerProcess]:
+    """``bench.server_main`` (the real app plus ``GET /_bench/queries``) in its own process.
+
+    With ``profile``, the server runs under cProfile and writes its statistics there
+    when it stops (read them with ``python -m pstats``); ``log`` receives its output.
+    """
+    module, args = "bench.server_main", ()
+    if profile is not None:
+        module, args = "cProfile", ("-o", str(profile), "-m", "bench.server_main")
     with tempfile.TemporaryDirectory(prefix="gencaster-bench-") as data_dir:
         env = server_env(data_dir, **settings)
         await asyncio.to_thread(prepare_database, env)
-        async with server_process(env, module="bench.server_main", args=()) as running:
+        async with server_process(env, module=module, args=args, output=log) as running:
             yield running
 
 
