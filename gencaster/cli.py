@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gencaster.cli_admin import add_admin_commands, add_orphans_command, cmd_check
 from gencaster.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -124,8 +125,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     check_speech(settings)
     logging.getLogger("sanic.error").addFilter(_SettingsErrorsOnce())
-    if args.migrate:
-        asyncio.run(migrate_database(settings))
+    _say(f"Gencaster: data in {settings.data_dir.resolve()}, database {_where(settings)}")
+    if not _prepare_database(settings, migrate=args.migrate):
+        return 2
+    _say(
+        f"Listening on http://{settings.host}:{settings.port} with {settings.workers} worker(s): "
+        "GraphQL at /graphql, probes at /healthz and /readyz, figures at /metrics"
+    )
+    if settings.osc_port:
+        _say(f"Stream points: OSC on udp {settings.osc_host}:{settings.osc_port}")
+    else:
+        _say("Stream points: no OSC server in this process (GENCASTER_OSC_PORT=0)")
     if settings.workers > 1:
         # Before any worker starts: each one reports its figures to this folder.
         from gencaster.metrics import prepare_multiprocess_dir
@@ -157,6 +167,52 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"({exc.strerror}); free the port or choose another"
         ) from None
     return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _where(settings: Settings) -> str:
+    """The database's kind and place, never its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(settings.database_url)
+    if settings.is_sqlite:
+        return f"SQLite file {parts.netloc}{parts.path}"
+    host = parts.hostname or "localhost"
+    return f"PostgreSQL {host}:{parts.port or 5432}{parts.path}"
+
+
+def _prepare_database(settings: Settings, *, migrate: bool) -> bool:
+    """A fresh database is installed at once; pending migrations need ``--migrate``."""
+    from gencaster.migrations import known_versions
+
+    pending = asyncio.run(_pending_migrations(settings))
+    if not pending:
+        return True
+    fresh = len(pending) == len(known_versions())
+    if not (migrate or fresh):
+        print(
+            f"Error: {len(pending)} database migration(s) pending; run `gencaster migrate` "
+            "(or `gencaster serve --migrate`) first",
+            file=sys.stderr,
+        )
+        return False
+    what = "First start: creating the database" if fresh else "Applying migrations"
+    _say(f"{what} ({len(pending)} migration(s))…")
+    applied = asyncio.run(migrate_database(settings))
+    _say(f"Database ready: {', '.join(applied) or 'nothing to apply'}")
+    return True
+
+
+async def _pending_migrations(settings: Settings) -> list[str]:
+    from gencaster.db import open_database
+    from gencaster.migrations import pending_versions
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with open_database(settings.database_url):
+        return await pending_versions()
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -227,16 +283,26 @@ def _files_to_import(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-async def _import_audio(settings: Settings, files: list[Path], description: str) -> int:
-    """Import each file; returns how many were skipped (each with its reason)."""
+async def _import_audio(settings: Settings, files: list[Path], description: str) -> tuple[int, int]:
+    """Import each file; returns how many were refused and how many were already there."""
     from tqdm import tqdm
 
+    from gencaster.admin import same_content
     from gencaster.audio import InvalidAudio, import_audio_file
     from gencaster.db import open_database
 
-    media, skipped = _media_store(settings), 0
+    media, skipped, known_before = _media_store(settings), 0, 0
     async with open_database(settings.database_url):
         for path in tqdm(files, desc="Importing", unit="file", file=sys.stderr):
+            if not path.is_file():
+                skipped += 1
+                tqdm.write(f"Skipped {path}: no such file", file=sys.stderr)
+                continue
+            known = await same_content(path, media)
+            if known is not None:
+                known_before += 1
+                tqdm.write(f"Skipped {path}: already imported as {known.uuid}", file=sys.stderr)
+                continue
             try:
                 audio = await import_audio_file(path, media=media, description=description)
             except InvalidAudio as exc:
@@ -244,13 +310,14 @@ async def _import_audio(settings: Settings, files: list[Path], description: str)
                 tqdm.write(f"Skipped {path}: {exc.reason}", file=sys.stderr)
             else:
                 tqdm.write(f"Imported {path} -> {media.path_of(audio)} ({audio.uuid})")
-    return skipped
+    return skipped, known_before
 
 
 def cmd_audio_import(args: argparse.Namespace, settings: Settings) -> int:
     files = _files_to_import(args.paths)
-    skipped = asyncio.run(_import_audio(settings, files, args.description))
-    print(f"Imported {len(files) - skipped} file(s), skipped {skipped}")
+    skipped, known = asyncio.run(_import_audio(settings, files, args.description))
+    imported = len(files) - skipped - known
+    print(f"Imported {imported} file(s), {known} already there, skipped {skipped}")
     return 1 if skipped else 0
 
 
@@ -264,6 +331,13 @@ async def _speak(settings: Settings, ssml: str, voice: str) -> tuple[Path, bool]
     async with open_database(settings.database_url):
         audio = await service.speak(ssml, voice)
     return media.path_of(audio), service.syntheses > 0
+
+
+def _spoken_text(ssml: str) -> str:
+    """The words of an SSML text, without its tags."""
+    import re
+
+    return re.sub(r"<[^>]*>", " ", ssml).strip()
 
 
 def _ssml_of(args: argparse.Namespace) -> str:
@@ -281,8 +355,15 @@ def _ssml_of(args: argparse.Namespace) -> str:
 def cmd_tts(args: argparse.Namespace, settings: Settings) -> int:
     from gencaster.streaming.speech import SpeechError
 
+    if not args.text.strip():
+        print("Error: nothing to say: TEXT is empty", file=sys.stderr)
+        return 2
+    ssml = _ssml_of(args)
+    if not _spoken_text(ssml):
+        print("Error: nothing to say: TEXT has no words to speak", file=sys.stderr)
+        return 2
     try:
-        path, made = asyncio.run(_speak(settings, _ssml_of(args), args.voice))
+        path, made = asyncio.run(_speak(settings, ssml, args.voice))
     except SpeechError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
@@ -336,9 +417,12 @@ def _add_media_commands(commands: Any) -> None:
     importer = audio_commands.add_parser(
         "import", help="copy WAV/FLAC files (or folders of them) into the media root"
     )
-    importer.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    importer.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="audio files or folders of them"
+    )
     importer.add_argument("--description", default="", help="for every imported file")
     importer.set_defaults(handler=cmd_audio_import)
+    add_orphans_command(audio_commands)
 
     tts = commands.add_parser(
         "tts", help="synthesise speech into the cache and print the file's path"
@@ -470,10 +554,12 @@ def _add_authoring_commands(commands: Any) -> None:
     graph_commands = graph.add_subparsers(dest="graph_command", required=True)
     export = graph_commands.add_parser("export", help="write a graph and its audio to one file")
     export.add_argument("graph", metavar="GRAPH", help="uuid, slug or name")
-    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    export.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE", help="the archive to write"
+    )
     export.set_defaults(handler=cmd_graph_export)
     importer = graph_commands.add_parser("import", help="recreate a graph from an archive")
-    importer.add_argument("archive", type=Path, metavar="FILE")
+    importer.add_argument("archive", type=Path, metavar="FILE", help="a .gencaster archive")
     importer.add_argument("--keep-ids", action="store_true", help="keep the archive's uuids")
     importer.add_argument(
         "--rename", action="store_true", help="on a name or slug clash, import as a copy"
@@ -486,19 +572,25 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the server (settings from GENCASTER_*)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
-    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    serve.add_argument("--host", help="address to listen on (default GENCASTER_HOST)")
+    serve.add_argument("--port", type=int, help="TCP port (default GENCASTER_PORT)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default GENCASTER_WORKERS; >1 needs Redis)"
+    )
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="apply pending migrations first (a fresh database is always set up)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(handler=cmd_migrate)
 
     createuser = commands.add_parser("createuser", help="create a user (prompts for a password)")
-    createuser.add_argument("username")
+    createuser.add_argument("username", help="the name to log in with")
     createuser.add_argument("--staff", action="store_true", help="may use the editor API")
-    createuser.add_argument("--email", default="")
+    createuser.add_argument("--email", default="", help="the user's e-mail address (optional)")
     createuser.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
@@ -510,6 +602,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_media_commands(commands)
     _add_streaming_commands(commands)
     _add_authoring_commands(commands)
+    add_admin_commands(commands)
+    check = commands.add_parser(
+        "check", help="check every setting and reach the database, Redis and the OSC port"
+    )
+    check.set_defaults(handler=cmd_check)
     return parser
 
 

@@ -31,6 +31,7 @@ MessageType = Literal[
     "instruction.update",
     "stream_variable.update",
     "access.revoked",
+    "stream.stop",
     "broker.resync",
 ]
 # Hosts' clocks differ: across hosts the delivery time is as good as their NTP.
@@ -144,6 +145,17 @@ class GenCasterChannel:
         data = {"uuid": str(stream_uuid), "key": key}
         await self._publish(
             self.stream_variables_channel(stream_uuid), Update("stream_variable.update", data)
+        )
+
+    @staticmethod
+    def stream_control_channel(stream_uuid: UUID | str) -> str:
+        return f"stream_control:{stream_uuid}"
+
+    async def publish_stream_stop(self, stream_uuid: UUID | str) -> None:
+        """An operator stops the stream: whichever process runs its engine ends it."""
+        await self._publish(
+            self.stream_control_channel(stream_uuid),
+            Update("stream.stop", {"uuid": str(stream_uuid)}),
         )
 
     async def publish_access_revoked(

@@ -34,6 +34,10 @@ DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 SPEECH_BACKENDS = ("espeak", "google")
 MAX_SHOWN_CHARS = 40
+# A source checkout keeps its data and .env beside the code, whatever the current folder.
+CHECKOUT = Path(__file__).resolve().parent.parent
+IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file()
+DEFAULT_DATA_DIR = CHECKOUT / "data" if IN_CHECKOUT else Path("data")
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 OptionalPort = Annotated[int, Field(ge=0, le=65535, description="0 turns the server off")]
@@ -53,7 +57,7 @@ class Settings(BaseModel):
 
     host: Name = "127.0.0.1"
     port: Port = 8081
-    data_dir: Path = Path("data")
+    data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     redis_url: str = ""
     redis_prefix: Name = "gencaster"
@@ -121,7 +125,7 @@ class Settings(BaseModel):
         if not isinstance(values, dict):
             return values
         values = dict(values)
-        data_dir = Path(values.get("data_dir") or "data")
+        data_dir = Path(values.get("data_dir") or DEFAULT_DATA_DIR)
         if not values.get("database_url"):
             values["database_url"] = f"sqlite://{data_dir / 'gencaster.sqlite3'}"
         if str(values.get("media_root") or "") in ("", "."):
@@ -210,9 +214,17 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, env_file: str | None = ".env") -> Settings:
-        """Settings from the environment over an optional ``.env`` file."""
+        """Settings from the environment over an optional ``.env`` file.
+
+        A relative ``env_file`` is read in the checkout and then in the current
+        folder (the latter wins), so commands behave the same from any folder.
+        """
+        files: tuple[Path, ...] | None = None
+        if env_file is not None:
+            path = Path(env_file)
+            files = (path,) if path.is_absolute() or not IN_CHECKOUT else (CHECKOUT / path, path)
         try:
-            found = _Environment(_env_file=env_file)
+            found = _Environment(_env_file=files)
         except ValidationError as exc:
             raise settings_error(exc) from None
         return cls(**found.model_dump(exclude_unset=True))

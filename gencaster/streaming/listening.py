@@ -25,6 +25,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from uuid import UUID
 
+from gencaster.distributor import GenCasterChannel
 from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices
 from gencaster.errors import NotFound
 from gencaster.metrics import LISTENERS
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 LISTENER_QUEUE_SIZE = 1000
 SHUTDOWN_GRACE_SECONDS = 5.0
 POINT_LOST = "The stream point stopped responding"
+STOPPED = "An operator stopped this stream"
 _BEACON_CHECK_MARGIN_S = 0.1
 
 
@@ -64,6 +66,7 @@ class StreamRun:
         on_finished: Callable[[StreamRun], None],
         *,
         beacon_window_s: float,
+        channel: GenCasterChannel | None = None,
     ) -> None:
         self.engine = engine
         self.listeners: set[asyncio.Queue[EngineEvent]] = set()
@@ -73,6 +76,7 @@ class StreamRun:
         self.task = loop.create_task(self._run())
         self.task.add_done_callback(self._done)
         self._watch = loop.create_task(self._watch_point(beacon_window_s))
+        self._control = loop.create_task(self._watch_stop(channel)) if channel is not None else None
 
     def join(self) -> asyncio.Queue[EngineEvent]:
         queue: asyncio.Queue[EngineEvent] = asyncio.Queue(LISTENER_QUEUE_SIZE)
@@ -121,7 +125,23 @@ class StreamRun:
             LogLevel.ERROR,
         )
 
+    async def _watch_stop(self, channel: GenCasterChannel) -> None:
+        """End the stream when an operator stops it (``gencaster streams stop``)."""
+        stream_uuid = self.engine.stream.uuid
+        async with channel.subscribe(channel.stream_control_channel(stream_uuid)) as updates:
+            async for update in updates:
+                if update.type == "stream.stop":
+                    break
+            else:
+                return
+        self.engine.end()
+        self.task.cancel()
+        self._broadcast(DeadEnd(STOPPED))
+        await self.engine.log(f"Stream {stream_uuid} was stopped by an operator", LogLevel.INFO)
+
     def _done(self, task: asyncio.Task[None]) -> None:
+        if self._control is not None:
+            self._control.cancel()
         if not self.point_lost:
             self._watch.cancel()
         self._on_finished(self)
@@ -144,7 +164,14 @@ async def point_silent(point_uuid: UUID, beacon_window_s: float) -> None:
 
 
 class ListeningService:
-    def __init__(self, *, assigner: StreamAssigner, engine_services: EngineServices) -> None:
+    def __init__(
+        self,
+        *,
+        assigner: StreamAssigner,
+        engine_services: EngineServices,
+        channel: GenCasterChannel | None = None,
+    ) -> None:
+        self.channel = channel
         self.assigner = assigner
         self.engine_services = engine_services
         self.runs: dict[UUID, StreamRun] = {}
@@ -197,7 +224,12 @@ class ListeningService:
                 services=self.engine_services,
                 clean_slate=attachment.first_listener,
             )
-            run = StreamRun(engine, self._forget, beacon_window_s=self.assigner.beacon_window_s)
+            run = StreamRun(
+                engine,
+                self._forget,
+                beacon_window_s=self.assigner.beacon_window_s,
+                channel=self.channel,
+            )
             self.runs[stream.uuid] = run
         return run
 

@@ -109,7 +109,7 @@ class StreamingRuntime:
             beacon_window_s=settings.beacon_window_s,
         )
         self.listening = ListeningService(
-            assigner=self.assigner, engine_services=self._engine_services()
+            assigner=self.assigner, engine_services=self._engine_services(), channel=channel
         )
         if settings.osc_port:
             handler = create_point_handler(

@@ -78,7 +78,7 @@ async def test_audio_import_stores_valid_files_and_skips_the_rest_with_reasons(d
     inputs = await asyncio.to_thread(write_inputs, data_dir / "incoming")
     result = await gencaster(data_dir, "audio", "import", *map(str, inputs))
     assert result.code == 1  # something was skipped
-    assert "Imported 2 file(s), skipped 2" in result.stdout
+    assert "Imported 2 file(s), 0 already there, skipped 2" in result.stdout
     assert "notes.wav: Not a WAV or FLAC file" in result.stderr
     assert "empty.flac: The file is empty" in result.stderr
     rows = await asyncio.to_thread(audio_rows, data_dir / "gencaster.sqlite3")
@@ -112,3 +112,27 @@ async def test_tts_reports_bad_ssml_without_a_traceback(data_dir: Path):
     assert result.code == 1
     assert result.stderr.strip().splitlines()[-1].startswith("Error:")
     assert "Traceback" not in result.stderr
+
+
+async def test_the_same_sound_twice_is_imported_once(data_dir: Path):
+    incoming = data_dir / "incoming"
+    await asyncio.to_thread(incoming.mkdir)
+    sound = sound_bytes("WAV", seconds=0.25)
+    for name in ("take.wav", "copy-of-take.wav"):
+        await asyncio.to_thread((incoming / name).write_bytes, sound)
+    first = await gencaster(data_dir, "audio", "import", str(incoming))
+    assert first.code == 0, first.stderr
+    assert "Imported 1 file(s), 1 already there, skipped 0" in first.stdout
+    again = await gencaster(data_dir, "audio", "import", str(incoming / "take.wav"))
+    assert again.code == 0, again.stderr
+    assert "already imported as" in again.stderr
+    assert len(await asyncio.to_thread(audio_rows, data_dir / "gencaster.sqlite3")) == 1
+
+
+@pytest.mark.parametrize("text", ["", "   ", "<speak> </speak>"])
+async def test_tts_refuses_text_with_nothing_to_say(data_dir: Path, text: str):
+    args = ["tts", text, "--ssml"] if text.startswith("<") else ["tts", text]
+    result = await gencaster(data_dir, *args)
+    assert result.code == 2
+    assert "nothing to say" in result.stderr and "Traceback" not in result.stderr
+    assert not (data_dir / "media" / "speech").exists()

@@ -383,19 +383,26 @@ async def run_fake_stream_point(*, server_host: str, server_port: int, **options
 def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The command line of ``gencaster fake-stream-point``; pass a subparser to extend it."""
     parser = parser or argparse.ArgumentParser(description="Run a fake SuperCollider stream point.")
-    parser.add_argument("--server-host", default="127.0.0.1", help="the OSC server's IP address")
-    parser.add_argument("--server-port", type=int, default=7000, help="the OSC server's UDP port")
-    parser.add_argument("--name", default="fake")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: all)")
-    parser.add_argument("--lang-port", type=int, default=0, help="UDP port for instructions")
-    parser.add_argument("--janus-out-room", type=int, default=1234)
-    parser.add_argument("--janus-in-room", type=int, default=1235)
-    parser.add_argument("--janus-public-ip", default="127.0.0.1")
-    parser.add_argument("--no-janus-keys", action="store_true", help="beacon without janus keys")
-    parser.add_argument("--beacon-interval", type=float, default=5.0)
-    parser.add_argument("--finish-delay", type=float, default=0.0)
-    parser.add_argument("--manual-finish-delay", type=float, default=0.05)
-    parser.add_argument("--duplicate-acks", action="store_true", help="until the clean slate")
+    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    add = parser.add_argument
+    add("--server-host", default="127.0.0.1", help="the Gencaster OSC server's IP address")
+    add("--server-port", type=int, default=7000, help="the Gencaster OSC server's UDP port")
+    add("--name", default="fake", help="the name the point beacons (shown in the editor)")
+    add("--host", default="127.0.0.1", help="address to bind (0.0.0.0: all)")
+    add("--lang-port", type=int, default=0, help="UDP port for instructions (0: a free one)")
+    add("--janus-out-room", type=int, default=1234, help="Janus room the point streams to")
+    add("--janus-in-room", type=int, default=1235, help="Janus room the point listens to")
+    add("--janus-public-ip", default="127.0.0.1", help="address listeners reach Janus at")
+    add("--no-janus-keys", action="store_true", help="beacon without the Janus keys")
+    add("--beacon-interval", type=float, default=5.0, help="seconds between beacons")
+    add("--finish-delay", type=float, default=0.0, help="seconds before answering FINISHED")
+    add(
+        "--manual-finish-delay",
+        type=float,
+        default=0.05,
+        help="seconds before FINISHED for code that finishes itself (sound files)",
+    )
+    add("--duplicate-acks", action="store_true", help="answer twice, until the clean slate")
     parser.add_argument(
         "--like-sclang",
         action="store_true",
