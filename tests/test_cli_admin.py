@@ -182,7 +182,7 @@ async def test_a_running_server_hears_deactivations_and_stopped_streams(tmp_path
                                     beacon_interval=1.0)  # fmt: skip
             await point.start()
             try:
-                log = Path("/tmp/ops-admin-server.log")
+                log = Path(data_dir) / "server.log"
                 async with server_process(env, output=log) as server:
                     await _deactivate_and_stop(server, env, Path(data_dir))
             finally:
