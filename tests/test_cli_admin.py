@@ -30,6 +30,9 @@ from tests.support.processes import (
 from tests.support.server import free_port
 from tests.support.ws import graphql_socket
 
+# Each command is a process of its own: on a busy machine a test of many takes minutes.
+pytestmark = pytest.mark.timeout(900)
+
 LISTS = (
     ["users", "list"],
     ["points", "list"],
