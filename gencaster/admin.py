@@ -23,7 +23,6 @@ from gencaster.distributor import GenCasterChannel
 from gencaster.errors import GencasterError
 from gencaster.media import MediaStore
 from gencaster.settings import Settings
-from gencaster.streaming.points import live_points_query
 from models import AudioFile, Session, Stream, StreamPoint, TextToSpeech, User
 from models.story_graph import AudioCell
 
@@ -106,7 +105,7 @@ class PointRow:
 
 
 async def list_points(beacon_window_s: float) -> list[PointRow]:
-    live = set(await live_points_query(beacon_window_s).values_list("uuid", flat=True))
+    live = set(await StreamPoint.live(beacon_window_s).values_list("uuid", flat=True))
     rows = []
     for point in await StreamPoint.all().order_by("host", "port"):
         streams = await Stream.filter(stream_point_id=point.uuid, num_listeners__gt=0).count()
@@ -119,7 +118,7 @@ async def forget_point(point_uuid: UUID, beacon_window_s: float) -> StreamPoint:
     point = await StreamPoint.get_or_none(uuid=point_uuid)
     if point is None:
         raise AdminError(f"No stream point {point_uuid}")
-    if await live_points_query(beacon_window_s).filter(uuid=point_uuid).exists():
+    if await StreamPoint.live(beacon_window_s).filter(uuid=point_uuid).exists():
         raise AdminError(
             f"Stream point {point_uuid} is live (it beaconed within the last "
             f"{beacon_window_s:g} s): stop it first, or it comes back with its next beacon"
