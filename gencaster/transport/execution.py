@@ -69,7 +69,7 @@ def over_budget(retry_after: float) -> ExecutionResult:
 
 def _admit(
     schema: graphene.Schema,
-    document: DocumentNode,
+    parsed: _Parsed,
     request: GraphQLRequest,
     limits: QueryLimits,
     budget: CostBudget | None,
@@ -79,10 +79,12 @@ def _admit(
     The limits come first: the standard rules are not all linear in the size of a
     document, and a refused document should cost no more than measuring it.
     """
+    assert parsed.document is not None
+    document = parsed.document
     errors, costs = check_limits(schema.graphql_schema, document, limits, request.variables)
     if errors:
         return ExecutionResult(data=None, errors=errors)
-    errors = _validation_errors(schema, request.query, document)
+    errors = _validation_errors(schema, parsed)
     if errors:
         return ExecutionResult(data=None, errors=errors)
     if budget is not None:
@@ -93,27 +95,45 @@ def _admit(
     return None
 
 
-# The apps send the same few documents again and again, and validating one costs
-# more than running most of them; the schema is fixed, so its verdict is kept.
-_VALIDATED: OrderedDict[tuple[int, str], list[GraphQLError]] = OrderedDict()
-_VALIDATED_SIZE = 512
-_VALIDATED_MAX_QUERY = 20_000
+@dataclass
+class _Parsed:
+    """One query text, parsed once: its document (or why it has none) and its verdict."""
+
+    document: DocumentNode | None
+    syntax_errors: list[GraphQLError]
+    validation_errors: list[GraphQLError] | None = None  # known once validated
 
 
-def _validation_errors(
-    schema: graphene.Schema, query: str, document: DocumentNode
-) -> list[GraphQLError]:
-    key = (id(schema.graphql_schema), query)
-    cached = _VALIDATED.get(key)
+# The apps send the same few documents again and again; parsing and validating one
+# costs more than running most of them, and the schema is fixed, so both are kept.
+# Bounded by entries and by text length, least recently used first out.
+_DOCUMENTS: OrderedDict[tuple[int, int | None, str], _Parsed] = OrderedDict()
+_DOCUMENTS_SIZE = 512
+_DOCUMENTS_MAX_QUERY = 20_000
+
+
+def _parsed(schema: graphene.Schema, query: str, max_tokens: int | None) -> _Parsed:
+    key = (id(schema.graphql_schema), max_tokens, query)
+    cached = _DOCUMENTS.get(key)
     if cached is not None:
-        _VALIDATED.move_to_end(key)
+        _DOCUMENTS.move_to_end(key)
         return cached
-    errors = validate(schema.graphql_schema, document)
-    if len(query) <= _VALIDATED_MAX_QUERY:
-        _VALIDATED[key] = errors
-        while len(_VALIDATED) > _VALIDATED_SIZE:
-            _VALIDATED.popitem(last=False)
-    return errors
+    try:
+        parsed = _Parsed(parse(query, max_tokens=max_tokens), [])
+    except GraphQLError as error:
+        parsed = _Parsed(None, [error])
+    if len(query) <= _DOCUMENTS_MAX_QUERY:
+        _DOCUMENTS[key] = parsed
+        while len(_DOCUMENTS) > _DOCUMENTS_SIZE:
+            _DOCUMENTS.popitem(last=False)
+    return parsed
+
+
+def _validation_errors(schema: graphene.Schema, parsed: _Parsed) -> list[GraphQLError]:
+    if parsed.validation_errors is None:
+        assert parsed.document is not None
+        parsed.validation_errors = validate(schema.graphql_schema, parsed.document)
+    return parsed.validation_errors
 
 
 def prepare_request(
@@ -131,14 +151,15 @@ def prepare_request(
     if len(request.query) > MAX_QUERY_LENGTH:
         return bad_request("Query is too long")
     try:
-        document = parse(request.query, max_tokens=limits.max_tokens)
-    except GraphQLError as error:
-        return ExecutionResult(data=None, errors=[error])
+        parsed = _parsed(schema, request.query, limits.max_tokens)
     except RecursionError:
         return bad_request("The query is nested too deeply")
-    refusal = _admit(schema, document, request, limits, budget)
+    if parsed.document is None:
+        return ExecutionResult(data=None, errors=parsed.syntax_errors)
+    refusal = _admit(schema, parsed, request, limits, budget)
     if refusal is not None:
         return refusal
+    document = parsed.document
     operation = get_operation_ast(document, request.operation_name)
     if operation is None:
         return bad_request("Unknown or ambiguous operation name")

@@ -191,3 +191,35 @@ def test_the_limits_are_a_graphql_core_validation_rule():
     errors = validate(schema.graphql_schema, document, [limits_rule(QueryLimits(), None, costs)])
     assert {error.extensions["limit"] for error in errors} >= {"depth", "cost"}
     assert costs[None] > QueryLimits().max_cost
+
+
+async def _post(server: RunningServer, query: str, **variables: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            server.graphql_url, json={"query": query, "variables": variables}
+        )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@live
+async def test_a_document_seen_before_is_still_measured_with_each_requests_variables(
+    server: RunningServer,
+):
+    """Documents are parsed and validated once; their cost still follows the variables."""
+    query = "query($p: OffsetPaginationInput) { audioFiles(pagination: $p) { uuid } }"
+    small = await _post(server, query, p={"limit": 5})
+    # Admitted: the resolver itself answers (staff only).
+    assert [error["extensions"]["code"] for error in small["errors"]] == ["UNAUTHENTICATED"]
+    assert _limits_refused(await _post(server, query, p={"limit": 10**6})) == {"cost"}
+    again = await _post(server, query, p={"limit": 5})
+    assert again == small
+
+
+@live
+async def test_a_broken_document_is_refused_the_same_way_every_time(server: RunningServer):
+    first, second = [await _post(server, "query { audioFiles { uuid }") for _ in range(2)]
+    assert first == second
+    assert first["data"] is None
+    assert first["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "Syntax Error" in first["errors"][0]["message"]
