@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import errno
-import getpass
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -14,7 +13,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gencaster.cli_admin import add_admin_commands, add_orphans_command, cmd_check
+from gencaster.cli_admin import (
+    add_admin_commands,
+    add_orphans_command,
+    check_speech,
+    cmd_check,
+    read_password,
+)
 from gencaster.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -100,21 +105,6 @@ def _serving_app(settings: Settings) -> Any:
 
     configure_logging()
     return create_app(settings)
-
-
-def check_speech(settings: Settings) -> None:
-    """The speech backend and its language, checked before anything listens."""
-    from gencaster.streaming.speech import EspeakBackend, SpeechError, create_speech_backend
-
-    try:
-        backend = create_speech_backend(settings.tts_backend, language=settings.tts_language)
-    except (SpeechError, ValueError) as exc:
-        raise SettingsError(f"GENCASTER_TTS_BACKEND={settings.tts_backend}: {exc}") from None
-    if isinstance(backend, EspeakBackend):
-        try:
-            backend.check_language()
-        except SpeechError as exc:
-            raise SettingsError(f"GENCASTER_TTS_LANGUAGE={settings.tts_language}: {exc}") from None
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -215,15 +205,6 @@ async def _pending_migrations(settings: Settings) -> list[str]:
         return await pending_versions()
 
 
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Password (again): "):
-        raise ValueError("The passwords differ")
-    return first
-
-
 async def _create_user(settings: Settings, args: argparse.Namespace, password: str) -> None:
     from gencaster.auth import create_user
     from gencaster.db import open_database
@@ -238,7 +219,7 @@ def cmd_createuser(args: argparse.Namespace, settings: Settings) -> int:
     from gencaster.errors import GencasterError
 
     try:
-        password = _read_password(args)
+        password = read_password(args)
         asyncio.run(_create_user(settings, args, password))
     except (ValueError, GencasterError) as exc:
         print(f"Error: {exc}", file=sys.stderr)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from gencaster.settings import Settings
+from gencaster.settings import Settings, SettingsError
 
 MAX_CELL = 48
 
@@ -97,10 +98,9 @@ def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_users_password(args: argparse.Namespace, settings: Settings) -> int:
     from gencaster.admin import announcing, set_password
-    from gencaster.cli import _read_password
 
     try:
-        password = _read_password(args)
+        password = read_password(args)
     except ValueError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
@@ -361,8 +361,6 @@ async def _checks(settings: Settings) -> dict[str, str]:
 
 
 def _speech(settings: Settings) -> str:
-    from gencaster.cli import check_speech
-    from gencaster.settings import SettingsError
 
     try:
         check_speech(settings)
@@ -438,3 +436,28 @@ def _reason(exc: BaseException) -> str:
     if "://" in text:
         text = ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def check_speech(settings: Settings) -> None:
+    """The speech backend and its language, checked before anything listens."""
+    from gencaster.streaming.speech import EspeakBackend, SpeechError, create_speech_backend
+
+    try:
+        backend = create_speech_backend(settings.tts_backend, language=settings.tts_language)
+    except (SpeechError, ValueError) as exc:
+        raise SettingsError(f"GENCASTER_TTS_BACKEND={settings.tts_backend}: {exc}") from None
+    if isinstance(backend, EspeakBackend):
+        try:
+            backend.check_language()
+        except SpeechError as exc:
+            raise SettingsError(f"GENCASTER_TTS_LANGUAGE={settings.tts_language}: {exc}") from None
+
+
+def read_password(args: argparse.Namespace) -> str:
+    """A new password from standard input (scripts) or asked twice at the prompt."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password (again): "):
+        raise ValueError("The passwords differ")
+    return first

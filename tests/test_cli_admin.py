@@ -206,9 +206,10 @@ async def _deactivate_and_stop(server, env: dict[str, str], data_dir: Path) -> N
     ):
         watching = await editor.subscribe(GRAPH_SUB, {"g": graph["uuid"]})
         await editor.next_payload(watching, timeout=30)
-        listening = await listener.subscribe(STREAM_INFO, {"g": graph["uuid"]})
-        first = await eventually(
-            lambda: _first_stream(listener, listening), within=30, interval=0.5
+        # Until the fake point's first beacon is in, a listener gets NoStreamAvailable and
+        # its subscription completes: listen again until a stream is assigned.
+        listening, first = await eventually(
+            lambda: _first_stream(listener, graph["uuid"]), within=30, interval=0.5
         )
         stream_uuid = first["stream"]["uuid"]
 
@@ -227,6 +228,7 @@ async def _deactivate_and_stop(server, env: dict[str, str], data_dir: Path) -> N
         assert item["error"] == STOPPED
 
 
-async def _first_stream(listener, operation: str) -> dict | None:
+async def _first_stream(listener, graph_uuid: str) -> tuple[str, dict] | None:
+    operation = await listener.subscribe(STREAM_INFO, {"g": graph_uuid})
     payload = (await listener.next_payload(operation, timeout=30))["data"]["streamInfo"]
-    return payload if payload["__typename"] == "StreamInfo" else None
+    return (operation, payload) if payload["__typename"] == "StreamInfo" else None

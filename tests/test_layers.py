@@ -42,10 +42,12 @@ LAYERS = [
     "authoring",
     "streaming",
     "health",
+    "admin",
     "services",
     "schema",
     "transport",
     "app",
+    "cli_admin",
     "cli",
 ]
 

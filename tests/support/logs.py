@@ -18,16 +18,20 @@ def log_problems(log: str) -> list[str]:
 
     A warning or error, an error page written for a request (`` 500 ``), asyncio's
     "Task was destroyed but it is pending", a line that is not one record of the one
-    log format (a second handler, a bare traceback) or a record written twice.
+    log format (a second handler, a bare traceback) or a record written twice. The
+    lines ``gencaster serve`` prints before logging starts (where it keeps its data,
+    where it listens) are its start-up banner, not log records.
     """
     problems = []
     seen: set[str] = set()
+    logging_started = False
     for line in log.splitlines():
         match = LINE.match(line)
         if match is None:
-            if line.strip():
+            if line.strip() and logging_started:
                 problems.append(f"not one log record per line: {line}")
             continue
+        logging_started = True
         level, message = match["level"], match["message"]
         bad_level = level in BAD_LEVELS and not SLOW_CALLBACK.match(message)
         if bad_level or " 500 " in message or "was destroyed but it is pending" in message:
