@@ -138,6 +138,7 @@ async def test_nothing_outside_the_media_root_or_in_its_hidden_folders_is_served
 async def test_urls_of_names_with_spaces_are_served(server: RunningServer, media_root: Path):
     relative = f"audio/Rain take {uuid.uuid4().hex[:6]}.wav"
     content = sound_bytes("WAV")
+    (media_root / relative).parent.mkdir(parents=True, exist_ok=True)
     (media_root / relative).write_bytes(content)
     url = server.services.media.url_of(relative)
     async with httpx.AsyncClient(base_url=server.url) as http:
