@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from contextlib import aclosing
 from functools import partial
 from typing import Any, cast
@@ -31,6 +31,7 @@ from gencaster.transport.ws.operation import (
     request_from_payload,
     run_operation,
 )
+from gencaster.transport.ws.reading import InitDeadlineReader
 from gencaster.transport.ws.registry import OperationRegistry
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ PROTOCOL = "graphql-transport-ws"
 TOO_MANY_OPERATIONS = "Too many operations on this connection"
 
 
-class GraphQLTransportWSHandler:
+class GraphQLTransportWSHandler(InitDeadlineReader):
     """Serves one socket that speaks ``graphql-transport-ws``."""
 
     def __init__(
@@ -70,21 +71,6 @@ class GraphQLTransportWSHandler:
             # Shielded: when a peer closes, Sanic may cancel this task again, and an
             # interrupted teardown would leave operations (and listeners) running.
             await asyncio.shield(self.operations.cancel_all())
-
-    async def _read(self, messages: AsyncIterator[object]) -> None:
-        deadline = asyncio.get_running_loop().time() + self.init_timeout
-        while not self._closed:
-            try:
-                async with asyncio.timeout_at(None if self._init_received else deadline):
-                    message = await anext(messages)
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                await self.close(
-                    CloseCode.CONNECTION_INIT_TIMEOUT, "Connection initialisation timeout"
-                )
-                return
-            await self.handle_message(message)
 
     async def handle_message(self, message: object) -> None:
         if isinstance(message, InvalidFrame):
