@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,13 +19,6 @@ from tests.support.polling import eventually
 from tests.support.processes import RedisServer
 from tests.support.proxy import TcpProxy
 from tests.support.server import RunningServer, running_server
-
-
-def _through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    user = parts.netloc.rpartition("@")[0]
-    netloc = f"{user}@127.0.0.1:{port}" if user else f"127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @pytest_asyncio.fixture
@@ -52,10 +45,9 @@ async def _until(client: httpx.AsyncClient, server: RunningServer, status: int) 
 
 async def test_readyz_follows_the_database_and_redis(tmp_path: Path, redis: RedisServer) -> None:
     async with database("postgres", tmp_path) as url:
-        target = urlsplit(url)
-        proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+        proxy = TcpProxy.in_front_of(url)
         await proxy.start()
-        settings = make_settings(tmp_path, _through(url, proxy.port), redis_url=f"{redis.url}/0")
+        settings = make_settings(tmp_path, proxy.url(url), redis_url=f"{redis.url}/0")
         await migrate_database(settings)
         try:
             async with running_server(settings) as server, httpx.AsyncClient() as client:
@@ -79,7 +71,7 @@ async def test_readyz_follows_the_database_and_redis(tmp_path: Path, redis: Redi
                 await proxy.cut()
                 down = await _until(client, server, 503)
                 assert down["checks"]["database"] != "ok" and down["checks"]["broker"] == "ok"
-                await proxy.start()
+                await proxy.restore()
                 await _until(client, server, 200)
         finally:
             await proxy.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 from tests.support.server import free_port
 
@@ -22,8 +23,25 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @classmethod
+    def in_front_of(cls, url: str) -> TcpProxy:
+        """A proxy to the host and port of a database URL (PostgreSQL's by default)."""
+        parts = urlsplit(url)
+        return cls(parts.hostname or "127.0.0.1", parts.port or 5432)
+
+    def url(self, url: str) -> str:
+        """``url`` with its host and port replaced by this proxy's, credentials kept."""
+        parts = urlsplit(url)
+        user = parts.netloc.rpartition("@")[0]
+        netloc = f"{user}@127.0.0.1:{self.port}" if user else f"127.0.0.1:{self.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    async def restore(self) -> None:
+        """Accept connections again after ``cut``."""
+        await self.start()
 
     async def cut(self) -> None:
         """Refuse new connections and drop every open one."""

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -28,8 +27,8 @@ from tests.support.builders import add_graph
 from tests.support.databases import postgres_database
 from tests.support.osc import fake_points
 from tests.support.polling import eventually
+from tests.support.proxy import TcpProxy
 from tests.support.server import RunningServer, running_server
-from tests.support.tcp_proxy import TcpProxy
 from tests.support.ws import graphql_socket
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -46,11 +45,9 @@ class ProxiedServer:
 @pytest_asyncio.fixture(loop_scope="session")
 async def proxied(tmp_path) -> AsyncIterator[ProxiedServer]:  # type: ignore[no-untyped-def]
     async with postgres_database() as url:
-        parts = urlsplit(url)
-        proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+        proxy = TcpProxy.in_front_of(url)
         await proxy.start()
-        netloc = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
-        via_proxy = urlunsplit(parts._replace(netloc=f"{netloc}:{proxy.port}"))
+        via_proxy = proxy.url(url)
         try:
             settings = make_settings(tmp_path, via_proxy)
             await migrate_database(settings)
