@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -105,12 +106,13 @@ class PointRow:
 
 
 async def list_points(beacon_window_s: float) -> list[PointRow]:
-    live = set(await StreamPoint.live(beacon_window_s).values_list("uuid", flat=True))
-    rows = []
-    for point in await StreamPoint.all().order_by("host", "port"):
-        streams = await Stream.filter(stream_point_id=point.uuid, num_listeners__gt=0).count()
-        rows.append(PointRow(point, point.uuid in live, streams))
-    return rows
+    """Every point with its liveness and how many streams with listeners it carries."""
+    rows = await Stream.filter(num_listeners__gt=0).values("stream_point_id")
+    busy: Counter[UUID] = Counter(row["stream_point_id"] for row in rows)
+    return [
+        PointRow(point, point.seconds_left_live(beacon_window_s) > 0, busy[point.uuid])
+        for point in await StreamPoint.all().order_by("host", "port")
+    ]
 
 
 async def forget_point(point_uuid: UUID, beacon_window_s: float) -> StreamPoint:
@@ -118,7 +120,7 @@ async def forget_point(point_uuid: UUID, beacon_window_s: float) -> StreamPoint:
     point = await StreamPoint.get_or_none(uuid=point_uuid)
     if point is None:
         raise AdminError(f"No stream point {point_uuid}")
-    if await StreamPoint.live(beacon_window_s).filter(uuid=point_uuid).exists():
+    if point.seconds_left_live(beacon_window_s) > 0:
         raise AdminError(
             f"Stream point {point_uuid} is live (it beaconed within the last "
             f"{beacon_window_s:g} s): stop it first, or it comes back with its next beacon"

@@ -65,6 +65,12 @@ class StreamPoint(TimestampedModel):
     def live(cls, beacon_window_s: float) -> QuerySet[StreamPoint]:
         return cls.filter(last_live__gte=cls.live_since(beacon_window_s))
 
+    def seconds_left_live(self, beacon_window_s: float) -> float:
+        """How long this point still counts as live; 0 or less: it is not live."""
+        if self.last_live is None:
+            return 0.0
+        return (self.last_live - self.live_since(beacon_window_s)).total_seconds()
+
     @classmethod
     def free_live(cls, beacon_window_s: float) -> QuerySet[StreamPoint]:
         """Live points with no stream that has listeners on them."""

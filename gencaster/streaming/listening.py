@@ -30,7 +30,6 @@ from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices
 from gencaster.errors import NotFound
 from gencaster.metrics import LISTENERS
 from gencaster.streaming.assignment import Attachment, NoStreamAvailableError, StreamAssigner
-from gencaster.streaming.processes import utc_now
 from models import Graph, LogLevel, Stream, StreamPoint
 
 logger = logging.getLogger(__name__)
@@ -155,9 +154,7 @@ async def point_silent(point_uuid: UUID, beacon_window_s: float) -> None:
     """
     while True:
         point = await StreamPoint.get_or_none(uuid=point_uuid)
-        if point is None or point.last_live is None:
-            return
-        remaining = beacon_window_s - (utc_now() - point.last_live).total_seconds()
+        remaining = 0.0 if point is None else point.seconds_left_live(beacon_window_s)
         if remaining <= 0:
             return
         await asyncio.sleep(remaining + _BEACON_CHECK_MARGIN_S)
