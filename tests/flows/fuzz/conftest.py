@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,11 +22,10 @@ from hypothesis import HealthCheck, settings
 from gencaster.auth import SESSION_COOKIE
 from tests.support.databases import database
 from tests.support.processes import (
-    ROOT,
-    STAFF_PASSWORD,
-    STAFF_USER,
     prepare_database,
     server_env,
+    server_process,
+    staff_session,
 )
 from tests.support.server import free_port
 
@@ -81,10 +76,9 @@ async def fuzz_server(
 @asynccontextmanager
 async def serving(tmp: Path, **extra: str) -> AsyncIterator[FuzzServer]:
     """``gencaster serve`` in a process of its own, its output in ``server.log``."""
-    port, osc_port = free_port(), free_port(socket.SOCK_DGRAM)
+    osc_port = free_port(socket.SOCK_DGRAM)
     env = server_env(
         str(tmp),
-        port=str(port),
         osc_port=str(osc_port),
         osc_host="127.0.0.1",
         osc_password="fuzz-secret",
@@ -92,48 +86,8 @@ async def serving(tmp: Path, **extra: str) -> AsyncIterator[FuzzServer]:
     )
     await asyncio.to_thread(prepare_database, env)
     log = tmp / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: ASYNC220 - started once per module
-            [sys.executable, "-m", "gencaster.cli", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        await asyncio.to_thread(_wait_until_up, port, process)
-        yield FuzzServer(port, osc_port, log, await asyncio.to_thread(_login, port))
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(process.wait, 30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait)
-
-
-def _wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/graphql?query={{__typename}}", timeout=5)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start in time")
-
-
-def _login(port: int) -> str:
-    response = httpx.post(
-        f"http://127.0.0.1:{port}/graphql",
-        json={
-            "query": "mutation($u: String!, $p: String!) "
-            "{ authLogin(username: $u, password: $p) { __typename } }",
-            "variables": {"u": STAFF_USER, "p": STAFF_PASSWORD},
-        },
-        timeout=60,
-    )
-    assert response.json()["data"]["authLogin"]["__typename"] == "User", response.text
-    return response.cookies[SESSION_COOKIE]
+    async with server_process(env, output=log) as server:
+        staff = await staff_session(server)
+        cookie = staff.cookies[SESSION_COOKIE]
+        await staff.aclose()
+        yield FuzzServer(server.port, osc_port, log, cookie)
