@@ -63,21 +63,9 @@ async def main(starts: int) -> int:
         await migrate_database(settings)
         async with (
             running_server(settings) as server,
-            sclang.sc_work_dir() as work,
-            sclang.jack(work),
+            sclang.running_point("bench", settings.osc_port) as point,
         ):
-            point = sclang.ScPoint(
-                name="bench",
-                lang_port=free_port(socket.SOCK_DGRAM),
-                synth_port=free_port(socket.SOCK_DGRAM),
-                backend_port=settings.osc_port,
-                work=work,
-            )
-            await point.start()
-            try:
-                await _run(server, point, starts)
-            finally:
-                await point.stop()
+            await _run(server, point, starts)
     return 0
 
 

@@ -85,25 +85,13 @@ async def peers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Peers
     await migrate_database(settings)
     async with (
         running_server(settings) as server,
-        sclang.sc_work_dir() as work,
-        sclang.jack(work),
+        sclang.running_point("gencaster_peer", settings.osc_port) as point,
     ):
-        point = sclang.ScPoint(
-            name="gencaster_peer",
-            lang_port=free_port(socket.SOCK_DGRAM),
-            synth_port=free_port(socket.SOCK_DGRAM),
-            backend_port=settings.osc_port,
-            work=work,
-        )
-        await point.start()
-        try:
-            await _beaconing(point)
-            await create_user(username="peers", password=PASSWORD, is_staff=True)
-            async with GraphQLClient(server.graphql_url) as staff:
-                await staff.login("peers", PASSWORD)
-                yield Peers(server, point, staff, work)
-        finally:
-            await point.stop()
+        await _beaconing(point)
+        await create_user(username="peers", password=PASSWORD, is_staff=True)
+        async with GraphQLClient(server.graphql_url) as staff:
+            await staff.login("peers", PASSWORD)
+            yield Peers(server, point, staff, point.work)
 
 
 async def _beaconing(point: sclang.ScPoint) -> StreamPoint:

@@ -15,12 +15,15 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.server import free_port
 
 CLASS_DIR_VARIABLE = "GENCASTER_PEERS_SC_CLASS_DIR"
 PROGRAMS = ("sclang", "scsynth", "jackd")
@@ -160,3 +163,25 @@ class ScPoint:
 async def sc_work_dir() -> AsyncIterator[Path]:
     with tempfile.TemporaryDirectory(prefix="gencaster-sclang-") as work:
         yield Path(work)
+
+
+@asynccontextmanager
+async def running_point(name: str, backend_port: int) -> AsyncIterator[ScPoint]:
+    """JACK (unless one runs) and one started sclang sending to ``backend_port``; stopped after.
+
+    Free UDP ports of its own for the language and the synth; the point may be stopped and
+    started again inside the block (it keeps its ports).
+    """
+    async with sc_work_dir() as work, jack(work):
+        point = ScPoint(
+            name=name,
+            lang_port=free_port(socket.SOCK_DGRAM),
+            synth_port=free_port(socket.SOCK_DGRAM),
+            backend_port=backend_port,
+            work=work,
+        )
+        await point.start()
+        try:
+            yield point
+        finally:
+            await point.stop()
