@@ -3,48 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import soundfile
 
 from tests.audio.conftest import sound_bytes
-
-COMMAND_TIMEOUT = 120.0
-
-
-@dataclass
-class Finished:
-    code: int
-    stdout: str
-    stderr: str
+from tests.support.cli import Finished, cli_env, run_cli
 
 
 async def gencaster(data_dir: Path, *args: str) -> Finished:
     """Run the CLI in ``data_dir`` (so no stray .env is read) with the embedded defaults."""
-    env = {**os.environ, "GENCASTER_DATA_DIR": str(data_dir)}
-    env = {key: value for key, value in env.items() if key != "GENCASTER_DATABASE_URL"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gencaster.cli",
-        *args,
-        cwd=data_dir,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    return Finished(process.returncode or 0, out.decode(), err.decode())
+    return await run_cli(data_dir, cli_env(data_dir), *args)
 
 
 def audio_rows(database: Path) -> list[tuple[str, int, float, int, int]]:
