@@ -23,12 +23,8 @@ from tests.support.server import RunningServer, running_server
 
 @pytest_asyncio.fixture
 async def redis() -> AsyncIterator[RedisServer]:
-    server = RedisServer()
-    await server.start()
-    try:
+    async with RedisServer() as server:
         yield server
-    finally:
-        await server.close()
 
 
 async def _readyz(client: httpx.AsyncClient, server: RunningServer) -> httpx.Response:

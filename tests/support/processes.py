@@ -174,6 +174,13 @@ class RedisServer:
         if self._own_directory:
             shutil.rmtree(self.directory, ignore_errors=True)
 
+    async def __aenter__(self) -> RedisServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
     async def _answers_ping(self) -> bool:
         if self.process is not None and self.process.returncode is not None:
             raise RuntimeError(f"redis-server on port {self.port} exited at start-up")

@@ -159,27 +159,22 @@ async def test_only_staff_operations_are_watched_while_they_run(audited_server: 
 
 
 async def test_logout_through_one_process_ends_subscriptions_on_another(tmp_path: Path):
-    redis = RedisServer()
-    await redis.start()
-    try:
-        async with postgres_database() as database_url:
-            with tempfile.TemporaryDirectory() as data_dir:
-                env = server_env(
-                    data_dir,
-                    database_url=database_url,
-                    redis_url=redis.url,
-                    redis_prefix=f"access-{uuid.uuid4().hex[:6]}",
-                )
-                await asyncio.to_thread(prepare_database, env)
-                async with server_process(env) as first, server_process(env) as second:
-                    http = await staff_session(first)
-                    graph_uuid = await add_graph_over(http, first.url)
-                    cookies = {SESSION_COOKIE: http.cookies[SESSION_COOKIE]}
-                    async with graphql_socket(second.ws_url, cookies=cookies) as socket:
-                        operation = await socket.subscribe(GRAPH_SUB, {"g": graph_uuid})
-                        await socket.next_payload(operation, timeout=15)
-                        await http.post(first.url, json={"query": "mutation { authLogout }"})
-                        await assert_ended_unauthenticated(socket, operation)
-                    await http.aclose()
-    finally:
-        await redis.close()
+    async with RedisServer() as redis, postgres_database() as database_url:
+        with tempfile.TemporaryDirectory() as data_dir:
+            env = server_env(
+                data_dir,
+                database_url=database_url,
+                redis_url=redis.url,
+                redis_prefix=f"access-{uuid.uuid4().hex[:6]}",
+            )
+            await asyncio.to_thread(prepare_database, env)
+            async with server_process(env) as first, server_process(env) as second:
+                http = await staff_session(first)
+                graph_uuid = await add_graph_over(http, first.url)
+                cookies = {SESSION_COOKIE: http.cookies[SESSION_COOKIE]}
+                async with graphql_socket(second.ws_url, cookies=cookies) as socket:
+                    operation = await socket.subscribe(GRAPH_SUB, {"g": graph_uuid})
+                    await socket.next_payload(operation, timeout=15)
+                    await http.post(first.url, json={"query": "mutation { authLogout }"})
+                    await assert_ended_unauthenticated(socket, operation)
+                await http.aclose()

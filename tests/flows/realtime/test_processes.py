@@ -33,12 +33,8 @@ ADD_NODE = "mutation($n: NodeCreate!) { addNode(newNode: $n) }"
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def redis_server() -> AsyncIterator[RedisServer]:
-    redis = RedisServer()
-    await redis.start()
-    try:
+    async with RedisServer() as redis:
         yield redis
-    finally:
-        await redis.close()
 
 
 async def add_graph(http, url: str) -> str:

@@ -36,12 +36,8 @@ WITHIN = 60.0  # generous bound on a wake-up that should take a couple of second
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def redis() -> AsyncIterator[RedisServer]:
-    server = RedisServer()
-    await server.start()
-    try:
+    async with RedisServer() as server:
         yield server
-    finally:
-        await server.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session", params=["sqlite", "postgres"])
