@@ -44,12 +44,13 @@ async def test_pagination_composes_with_filters(db: str) -> None:
     assert await paged.values_list("key", flat=True) == ["d", "c"]
 
 
+@on_db_loop
 @pytest.mark.parametrize(
     "pagination",
     [{"offset": -1, "limit": -1}, {"offset": 0, "limit": -2}, {"offset": -5}],
 )
-def test_negative_offset_or_limit_below_minus_one_is_bad_user_input(
-    pagination: dict[str, Any],
+async def test_negative_offset_or_limit_below_minus_one_is_bad_user_input(
+    db: str, pagination: dict[str, Any]
 ) -> None:
     with pytest.raises(BadUserInput):
         apply_pagination(FilterItem.all(), pagination)
