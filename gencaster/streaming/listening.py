@@ -30,6 +30,7 @@ from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices
 from gencaster.errors import NotFound
 from gencaster.metrics import LISTENERS
 from gencaster.streaming.assignment import Attachment, NoStreamAvailableError, StreamAssigner
+from gencaster.tasks import TaskSet
 from models import Graph, LogLevel, Stream, StreamPoint
 
 logger = logging.getLogger(__name__)
@@ -70,12 +71,27 @@ class StreamRun:
         self.engine = engine
         self.listeners: set[asyncio.Queue[EngineEvent]] = set()
         self._on_finished = on_finished
-        self.point_lost = False
-        loop = asyncio.get_running_loop()
-        self.task = loop.create_task(self._run())
-        self.task.add_done_callback(self._done)
-        self._watch = loop.create_task(self._watch_point(beacon_window_s))
-        self._control = loop.create_task(self._watch_stop(channel)) if channel is not None else None
+        self._beacon_window_s = beacon_window_s
+        self._channel = channel
+        self._ending: asyncio.Task[object] | None = None  # the watcher that ended the run
+        self._tasks = TaskSet()  # the engine's run and its watchers
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the engine and its watchers (in the running loop).
+
+        Kept synchronous: the caller registers the run and starts it with no
+        ``await`` between, so a second listener never finds a run without a task.
+        """
+        stream = self.engine.stream.uuid
+        self.task = self._tasks.start(self._run(), name=f"stream-run-{stream}", on_done=self._done)
+        self._tasks.start(self._watch_point(), name=f"stream-watch-point-{stream}")
+        if self._channel is not None:
+            self._tasks.start(self._watch_stop(self._channel), name=f"stream-watch-stop-{stream}")
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
 
     def join(self) -> asyncio.Queue[EngineEvent]:
         queue: asyncio.Queue[EngineEvent] = asyncio.Queue(LISTENER_QUEUE_SIZE)
@@ -90,7 +106,8 @@ class StreamRun:
     def stop(self) -> None:
         """Fence the engine off its stream point first, then cancel its task."""
         self.engine.end()
-        self.task.cancel()
+        if self.task is not None:
+            self.task.cancel()
 
     def _broadcast(self, event: EngineEvent) -> None:
         for queue in list(self.listeners):
@@ -111,12 +128,11 @@ class StreamRun:
             await self.engine.log("The engine stopped because of an internal error")
             self._broadcast(DeadEnd("The story stopped because of an error"))
 
-    async def _watch_point(self, beacon_window_s: float) -> None:
+    async def _watch_point(self) -> None:
         """End the stream once its point has missed its beacons for the whole window."""
+        beacon_window_s = self._beacon_window_s
         await point_silent(self.engine.point.uuid, beacon_window_s)
-        self.point_lost = True
-        self.engine.end()
-        self.task.cancel()
+        self._end_here()
         self._broadcast(DeadEnd(POINT_LOST))
         await self.engine.log(
             f"Stream point {self.engine.point.uuid} sent no beacon for {beacon_window_s:g} s: "
@@ -133,16 +149,20 @@ class StreamRun:
                     break
             else:
                 return
-        self.engine.end()
-        self.task.cancel()
+        self._end_here()
         self._broadcast(DeadEnd(STOPPED))
         await self.engine.log(f"Stream {stream_uuid} was stopped by an operator", LogLevel.INFO)
 
+    def _end_here(self) -> None:
+        """Stop the run from a watcher, which then goes on to say why."""
+        self._ending = asyncio.current_task()
+        self.stop()
+
     def _done(self, task: asyncio.Task[None]) -> None:
-        if self._control is not None:
-            self._control.cancel()
-        if not self.point_lost:
-            self._watch.cancel()
+        # The watcher that ended the run is still logging why: let it finish.
+        for watcher in self._tasks:
+            if watcher is not self._ending:
+                watcher.cancel()
         self._on_finished(self)
 
 
@@ -208,12 +228,12 @@ class ListeningService:
     async def _run_for(self, graph: Graph, attachment: Attachment) -> StreamRun:
         stream = attachment.stream
         run = self.runs.get(stream.uuid)
-        if run is not None and not run.task.done():
+        if run is not None and run.running:
             return run
         point = await StreamPoint.get(uuid=stream.stream_point_id)
         # Another listener of this stream may have started its run while we read.
         run = self.runs.get(stream.uuid)
-        if run is None or run.task.done():
+        if run is None or not run.running:
             engine = Engine(
                 graph=graph,
                 stream=stream,
@@ -228,6 +248,7 @@ class ListeningService:
                 channel=self.channel,
             )
             self.runs[stream.uuid] = run
+            run.start()
         return run
 
     def _forget(self, run: StreamRun) -> None:
@@ -243,7 +264,7 @@ class ListeningService:
         runs = list(self.runs.values())
         for run in runs:
             run.stop()
-        tasks = [run.task for run in runs]
+        tasks = [run.task for run in runs if run.task is not None]
         if tasks:
             _, busy = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
             if busy:
