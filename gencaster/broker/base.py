@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gencaster.broker.errors import BrokerClosed, SubscriptionClosed
+from gencaster.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ class Broker(ABC):
         self.prefix = prefix
         self._max_queue = max_queue
         self._subscribers: dict[str, set[Subscription]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet()
         self._started = False
         self._closed = False
 
@@ -170,14 +171,8 @@ class Broker(ABC):
         for subscriptions in self._subscribers.values():
             for subscription in subscriptions:
                 subscription._close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
         try:
-            for task in tasks:
-                # wait() neither re-raises the task's error (its done-callback logged
-                # it) nor swallows a cancellation of close() itself.
-                await asyncio.wait([task])
+            await self._tasks.cancel_all()
         finally:
             await self._close()
 
@@ -273,15 +268,4 @@ class Broker(ABC):
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
         """Start a task this broker owns: recorded, logged if it fails, cancelled at close."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            logger.error("Broker task %s failed", task.get_name(), exc_info=exc)
+        return self._tasks.start(coro, name=name)
