@@ -21,7 +21,7 @@ import hashlib
 import logging
 import re
 import uuid
-from contextlib import suppress
+from functools import partial
 from pathlib import Path
 
 from tortoise.exceptions import IntegrityError
@@ -37,6 +37,7 @@ from gencaster.streaming.speech import (
     create_speech_backend,
     synthesise,
 )
+from gencaster.tasks import TaskSet
 from models import AudioFile, TextToSpeech
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,8 @@ class SpeechService:
         self.backend = backend
         self.media = media
         self.syntheses = 0  # how often the backend ran: for benchmarks and diagnostics
-        self._in_flight: dict[CacheKey, asyncio.Task[AudioFile]] = {}
+        self._tasks = TaskSet()
+        self._in_flight: dict[CacheKey, asyncio.Task[AudioFile]] = {}  # one per key, for lookup
 
     async def speak(self, ssml: str, voice: str = "default") -> AudioFile:
         if len(voice) > MAX_VOICE_LENGTH:
@@ -96,11 +98,13 @@ class SpeechService:
         key = (ssml_hash(ssml), voice, self.backend.name)
         task = self._in_flight.get(key)
         if task is None:
-            task = asyncio.get_running_loop().create_task(
-                self._cached_or_new(key, ssml, voice), name=f"speech-{key[0][:12]}"
+            task = self._tasks.start(
+                self._cached_or_new(key, ssml, voice),
+                name=f"speech-{key[0][:12]}",
+                on_done=partial(self._finished, key),
+                awaited=True,
             )
             self._in_flight[key] = task
-            task.add_done_callback(lambda done: self._finished(key, done))
         # A caller that gives up (its listener left) must not cancel the others' speech.
         return await asyncio.shield(task)
 
@@ -111,12 +115,9 @@ class SpeechService:
             logger.debug("Speech synthesis failed: %r", task.exception())
 
     async def close(self) -> None:
-        """Cancel syntheses still running (at shutdown); each is awaited on its own."""
-        tasks, self._in_flight = list(self._in_flight.values()), {}
-        for task in tasks:
-            task.cancel()
-            with suppress(asyncio.CancelledError, Exception):
-                await task
+        """Cancel syntheses still running (at shutdown) and wait until they have ended."""
+        self._in_flight = {}
+        await self._tasks.cancel_all()
 
     async def _cached_or_new(self, key: CacheKey, ssml: str, voice: str) -> AudioFile:
         row = await self._cache_row(key)
