@@ -27,6 +27,8 @@ import re
 from collections.abc import Coroutine, Sequence
 from typing import Any, NamedTuple
 
+from gencaster.tasks import TaskSet
+
 from .messages import (
     ACKNOWLEDGE_ADDRESS,
     BEACON_ADDRESS,
@@ -134,7 +136,7 @@ class FakeStreamPoint:
         self._arrival = asyncio.Event()
         self._state = _State.NEW
         self._transport: asyncio.DatagramTransport | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self._evaluations: dict[asyncio.Task[None], str] = {}  # what a CmdPeriod kills
 
     @property
@@ -151,16 +153,12 @@ class FakeStreamPoint:
         )
         self._lang_port = self._transport.get_extra_info("sockname")[1]
         self._state = _State.RUNNING
-        self._own(self._beacon_loop())
+        self._tasks.start(self._beacon_loop(), name=f"{self._name}-beacons")
 
     async def close(self) -> None:
         """Stop beaconing and cancel pending acknowledgements; safe to call more than once."""
         self._state = _State.CLOSED
-        tasks, self._tasks = self._tasks, set()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
+        await self._tasks.cancel_all()
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
@@ -322,9 +320,15 @@ class FakeStreamPoint:
 
     def _evaluate(self, uuid: str, coro: Coroutine[Any, Any, None]) -> None:
         """An evaluation under way on the instance: a CmdPeriod kills it."""
-        task = self._own(coro)
+        task = self._tasks.start(
+            coro,
+            name=f"{self._name}-evaluation-{uuid}",
+            on_done=self._evaluation_done,
+        )
         self._evaluations[task] = uuid
-        task.add_done_callback(lambda done: self._evaluations.pop(done, None))
+
+    def _evaluation_done(self, task: asyncio.Task[Any]) -> None:
+        self._evaluations.pop(task, None)
 
     async def _finish_later(self, delay: float, uuid: str, return_value: str) -> None:
         await asyncio.sleep(delay)
@@ -338,12 +342,6 @@ class FakeStreamPoint:
         if self._transport is None:
             raise RuntimeError("the fake stream point is not running")
         self._transport.sendto(encode_message(address, args), self._server)
-
-    def _own(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     def _error(self, message: str) -> None:
         logger.warning("%s: %s", self._name, message)
