@@ -76,5 +76,6 @@ def create_services(
             free=settings.login_free_failures,
             max_delay=settings.login_max_delay_s,
             threads=settings.password_hash_threads,
+            waiting=settings.password_hash_waiting,
         ),
     )

@@ -98,6 +98,7 @@ class Settings(BaseModel):
     ws_init_timeout_s: PositiveSeconds = 3.0
     # Logins: hashing threads of their own, and failed logins slowed down.
     password_hash_threads: Positive = 2
+    password_hash_waiting: Annotated[int, Field(ge=0)] = 32
     login_free_failures: Annotated[int, Field(ge=0)] = 5
     login_max_delay_s: Annotated[float, Field(ge=0)] = 300.0
     # Stream points: who may beacon, and how many may be live at once.

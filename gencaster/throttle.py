@@ -24,9 +24,9 @@ class TooManyAttempts(GencasterError):
 
     code = "TOO_MANY_REQUESTS"
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, *, message: str = "Too many failed attempts") -> None:
         self.retry_after = max(1, math.ceil(retry_after))
-        super().__init__(f"Too many failed attempts; try again in {self.retry_after} s")
+        super().__init__(f"{message}; try again in {self.retry_after} s")
 
     @property
     def extensions(self) -> dict[str, object]:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gencaster.auth import create_user
+from gencaster.auth import HASHING_NICENESS, PasswordHashing, create_user
 from tests.conftest import STAFF_PASSWORD
 from tests.support.server import RunningServer
 from tests.support.ws import graphql_socket
@@ -103,3 +103,25 @@ async def test_media_reads_succeed_during_a_flood_of_wrong_logins(server_with):
         answers = [outcome(await task) for task in flood]
     assert answers == ["LoginError"] * 24
     assert reads and all(read.status_code == 200 and read.content == content for read in reads)
+
+
+async def test_logins_past_the_hashing_queue_are_refused_at_once(server_with):
+    server = await server_with(proxies_count=1, password_hash_threads=1, password_hash_waiting=2)
+    async with httpx.AsyncClient(timeout=60) as http:
+        flood = [
+            login(http, server, f"queued-{n}", "guess", **{"X-Forwarded-For": f"192.0.2.{n}"})
+            for n in range(12)
+        ]
+        answers = [outcome(body) for body in await asyncio.gather(*flood)]
+    # One hashing and two waiting at most: the others are turned away before any work.
+    assert set(answers) == {"LoginError", "TOO_MANY_REQUESTS"}, answers
+    assert 3 <= answers.count("LoginError") < 12
+
+
+async def test_password_hashing_threads_yield_to_the_event_loop():
+    hashing = PasswordHashing(1)
+    try:
+        niceness = await hashing._run(lambda: os.getpriority(os.PRIO_PROCESS, 0))
+    finally:
+        hashing.close()
+    assert niceness == min(19, os.getpriority(os.PRIO_PROCESS, 0) + HASHING_NICENESS)
