@@ -12,7 +12,8 @@ and ``"second".postln`` is listened to ``N`` times, each a fresh stream, so each
 sends the clean slate first. A start *loses* its first cell when that cell never
 finishes (the reset's ``CmdPeriod`` killed it). Printed per run of starts: lost first
 cells, and from the instruction rows the time from the reset's send and from its
-``FINISHED`` to the first cell's send.
+``FINISHED`` to the first cell's send, and from the first cell's ``FINISHED`` to the
+second cell's send (the turn-around between two cells on the real class).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from tests.support.server import free_port, running_server
 from tests.support.ws import graphql_socket
 
 FIRST_CELL = '0.1.wait; "first".postln'
+SECOND_CELL = '"second".postln'
 STREAM_INFO = """subscription($g: UUID!) { streamInfo(graphUuid: $g) {
   __typename ... on StreamInfo { stream { uuid } } } }"""
 PASSWORD = "bench-password-123"
@@ -83,23 +85,26 @@ async def _run(server: object, point: sclang.ScPoint, starts: int) -> None:
         graph = await add_graph(staff, unique)
         cells = [
             {"cellType": "SUPERCOLLIDER", "cellCode": FIRST_CELL},
-            {"cellType": "SUPERCOLLIDER", "cellCode": '"second".postln'},
+            {"cellType": "SUPERCOLLIDER", "cellCode": SECOND_CELL},
         ]
         await add_cells(staff, graph["nodes"][0]["uuid"], cells)
-    lost, after_send, after_finished, resets = 0, [], [], []
+    lost, after_send, after_finished, between_cells, resets = 0, [], [], [], []
     for _ in range(starts):
         stream_uuid = await _listen_once(server, graph["uuid"])
         stream = await Stream.get(uuid=stream_uuid)
         rows = await StreamInstruction.filter(
             stream_point_id=stream.stream_point_id, created_date__gte=stream.created_date
         ).order_by("created_date")
-        reset, first = _reset_and_first(rows)
+        reset, first, second = _reset_first_second(rows)
         if first.state != InstructionState.FINISHED:
             lost += 1
         after_send.append((first.created_date - reset.created_date).total_seconds() * 1000)
         if reset.state == InstructionState.FINISHED:
             delta = first.created_date - reset.modified_date
             after_finished.append(delta.total_seconds() * 1000)
+        if first.state == InstructionState.FINISHED and second is not None:
+            delta = second.created_date - first.modified_date
+            between_cells.append(delta.total_seconds() * 1000)
         resets += await StreamLog.filter(
             stream_id=stream_uuid, message__contains="reset"
         ).values_list("message", flat=True)
@@ -107,15 +112,22 @@ async def _run(server: object, point: sclang.ScPoint, starts: int) -> None:
     print(f"starts: {starts}  first cell lost: {lost}")
     _print_ms("first cell sent after the reset was sent", after_send)
     _print_ms("first cell sent after the reset's FINISHED", after_finished)
+    _print_ms("second cell sent after the first cell's FINISHED", between_cells)
     probes = Counter(PROBES.search(message)[0] for message in resets if PROBES.search(message))
     print(f"reset handshakes: {len(resets)}; probes sent per handshake: {dict(probes)}")
 
 
-def _reset_and_first(rows: list[StreamInstruction]) -> tuple[StreamInstruction, StreamInstruction]:
+def _reset_first_second(
+    rows: list[StreamInstruction],
+) -> tuple[StreamInstruction, StreamInstruction, StreamInstruction | None]:
+    """The clean slate, the first cell and the second cell (if it was sent) of one start."""
     texts = [row.instruction_text for row in rows]
     first_index = texts.index(FIRST_CELL)
     reset_index = max(i for i, text in enumerate(texts[:first_index]) if "CmdPeriod.run" in text)
-    return rows[reset_index], rows[first_index]
+    second = next(
+        (row for row in rows[first_index + 1 :] if row.instruction_text == SECOND_CELL), None
+    )
+    return rows[reset_index], rows[first_index], second
 
 
 async def _listen_once(server: object, graph_uuid: str) -> str:
