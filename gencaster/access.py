@@ -28,6 +28,7 @@ from tortoise.exceptions import BaseORMException
 
 from gencaster.distributor import GenCasterChannel, Update
 from gencaster.errors import Unauthenticated
+from gencaster.tasks import TaskSet
 from models import Session
 
 logger = logging.getLogger(__name__)
@@ -68,21 +69,17 @@ class AccessWatch:
         self._digest = digest
         self._audit_interval = audit_interval
         self._watched: set[Watched] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet()
 
     @property
     def watched(self) -> int:
         return len(self._watched)
 
     async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="access-watch")
+        self._tasks.start(self._run(), name="access-watch")
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.cancel_all()
 
     @asynccontextmanager
     async def watch(

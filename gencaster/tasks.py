@@ -4,6 +4,10 @@ asyncio keeps only a weak reference to a task, so a task nobody holds may vanish
 mid-flight, and one nobody awaits fails silently. A ``TaskSet`` holds each task
 until it ends, logs its failure, runs the caller's done-callback, and can cancel
 and await them all at shutdown.
+
+Tasks a function starts and itself awaits or cancels before it returns (a wait
+with a timeout, a probe racing its deadline) are owned by that function's
+``try``/``finally`` and need no set.
 """
 
 from __future__ import annotations

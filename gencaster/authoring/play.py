@@ -10,7 +10,6 @@ same graph, seed and answers print the same text, byte for byte, on any server.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import random
 import re
@@ -133,7 +132,6 @@ class AnsweredVariables:
         self.values: dict[str, str] = {}
         self.answers = dict(answers)
         self.say = say
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def load(self) -> dict[str, str]:
         return dict(self.values)
@@ -155,11 +153,6 @@ class AnsweredVariables:
             text = value if isinstance(value, str) else str(value)
             if key not in before or before[key] != value:
                 self.values[str(key)] = text
-
-    def keep(self, task: asyncio.Task[Any]) -> None:
-        """Hold a cell's print until it is logged (at INFO, which a dry run leaves out)."""
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 class PrintingObserver(EngineObserver):

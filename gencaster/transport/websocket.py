@@ -22,7 +22,7 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
 from gencaster.metrics import SOCKETS_OPEN
-from gencaster.tasks import TaskSet
+from gencaster.tasks import TaskSet, log_failure
 from gencaster.transport.decoding import UndecodableInput, decode_json
 from gencaster.transport.limits import CostBudget
 from gencaster.transport.ws import graphql_transport_ws, graphql_ws
@@ -46,12 +46,19 @@ def _cancel_requested() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+def _closed_is_quiet(task: asyncio.Task[Any]) -> None:
+    """A chunk's processing ending on a closed socket is expected; other failures are logged."""
+    if not task.cancelled() and isinstance(task.exception(), ConnectionClosed | WebsocketClosed):
+        return
+    log_failure(task)
+
+
 class SanicSocket:
     """Sanic's websocket as a ``SocketAdapter``."""
 
     def __init__(self, websocket: WebsocketImplProtocol) -> None:
         self._websocket = websocket
-        self._receiving: set[asyncio.Task[None]] = set()
+        self._receiving = TaskSet()
         websocket.data_received = self._data_received  # type: ignore[method-assign]
 
     def _data_received(self, data: bytes) -> None:
@@ -67,18 +74,16 @@ class SanicSocket:
         outgoing = websocket.ws_proto.data_to_send()
         events = websocket.ws_proto.events_received()
         if outgoing or events:
-            task = asyncio.create_task(websocket.async_data_received(outgoing, events))
-            self._receiving.add(task)
-            task.add_done_callback(self._receiving.discard)
+            self._receiving.start(
+                websocket.async_data_received(outgoing, events),
+                name="websocket-received",
+                on_done=_closed_is_quiet,
+                awaited=True,
+            )
 
     async def release(self) -> None:
         """Cancel and await what Sanic still processes for this socket; it has ended."""
-        tasks = list(self._receiving)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError, ConnectionClosed, WebsocketClosed):
-                await task
+        await self._receiving.cancel_all()
 
     async def iter_json(self) -> AsyncGenerator[object, None]:
         while True:

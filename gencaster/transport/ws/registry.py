@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from functools import partial
 
-from gencaster.tasks import log_failure, wait_for
+from gencaster.tasks import TaskSet, wait_for
 from gencaster.transport.ws.adapter import SocketClosed
 
 logger = logging.getLogger(__name__)
@@ -65,9 +65,10 @@ class OperationRegistry:
     """The live operations of one socket, by client-chosen id."""
 
     def __init__(self) -> None:
+        # Every operation task until it ends, including cancelled ones still running
+        # cleanups; ``_live`` indexes those not yet stopped by their id.
+        self._tasks = TaskSet()
         self._live: dict[str, asyncio.Task[None]] = {}
-        # Tasks already cancelled but not yet finished; cancel_all waits for them too.
-        self._stopping: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._live)
@@ -78,17 +79,18 @@ class OperationRegistry:
     @property
     def pending_tasks(self) -> int:
         """Tasks not finished yet, including cancelled ones still running cleanups."""
-        return len(self._live) + len(self._stopping)
+        return len(self._tasks)
 
     def start(self, operation_id: str, runner: OperationRunner) -> asyncio.Task[None]:
         """Run ``runner`` in a new owned task; the id must not be live."""
         if operation_id in self._live:
             raise DuplicateOperation(operation_id)
-        task = asyncio.create_task(
-            self._own(operation_id, runner), name=f"graphql-operation:{operation_id}"
+        task = self._tasks.start(
+            self._own(operation_id, runner),
+            name=f"graphql-operation:{operation_id}",
+            on_done=partial(self._task_done, operation_id),
         )
         self._live[operation_id] = task
-        task.add_done_callback(partial(self._task_done, operation_id))
         return task
 
     async def cancel(self, operation_id: str) -> bool:
@@ -96,19 +98,19 @@ class OperationRegistry:
         task = self._live.pop(operation_id, None)
         if task is None:
             return False
-        self._stopping.add(task)
         task.cancel()
         await wait_for({task})
         return True
 
     async def cancel_all(self) -> None:
         """Cancel every live operation once and wait for all of them to finish."""
-        tasks = set(self._live.values())
+        live = list(self._live.values())
         self._live.clear()
-        self._stopping.update(tasks)
-        for task in tasks:
+        for task in live:
             task.cancel()
-        await wait_for(set(self._stopping))
+        # Not TaskSet.cancel_all: a stopped operation running its cleanups must not be
+        # cancelled a second time, only awaited.
+        await wait_for(set(self._tasks))
 
     async def _own(self, operation_id: str, runner: OperationRunner) -> None:
         scope = OperationScope(operation_id)
@@ -131,5 +133,3 @@ class OperationRegistry:
     def _task_done(self, operation_id: str, task: asyncio.Task[None]) -> None:
         if self._live.get(operation_id) is task:
             del self._live[operation_id]
-        self._stopping.discard(task)
-        log_failure(task)
