@@ -165,6 +165,8 @@ class StreamLog(UUIDModel):
     stream: fields.ForeignKeyNullableRelation[Stream] = fields.ForeignKeyField(
         "models.Stream", related_name="logs", null=True, on_delete=fields.SET_NULL
     )
+    stream_point_id: UUID | None  # the columns behind the relations, for type checkers
+    stream_id: UUID | None
     origin = fields.CharField(max_length=64, null=True)
     level = fields.IntEnumField(LogLevel, default=LogLevel.INFO)
     message = fields.TextField()

@@ -7,11 +7,11 @@ from typing import Any
 import graphene
 from graphene import Boolean, Field, Float, Int, List, NonNull, String
 
+import models
 from gencaster.engine import frontend
 from gencaster.schema import enums
 from gencaster.schema.context import Loaders, context_of
 from gencaster.schema.scalars import UUID, DateTime
-from models import AudioFile as AudioFileRow
 from models import DoorType as DoorTypeValues
 
 
@@ -19,7 +19,7 @@ def _loaders(info: graphene.ResolveInfo) -> Loaders:
     return context_of(info).loaders
 
 
-def _list(of_type: Any) -> NonNull:
+def _list(of_type: object) -> NonNull:
     return NonNull(List(NonNull(of_type)))
 
 
@@ -40,11 +40,11 @@ class Graph(graphene.ObjectType):
     )
 
     @staticmethod
-    async def resolve_nodes(root: Any, info: graphene.ResolveInfo) -> list[Any]:
+    async def resolve_nodes(root: models.Graph, info: graphene.ResolveInfo) -> list[models.Node]:
         return await _loaders(info).nodes_by_graph.load(root.uuid)
 
     @staticmethod
-    async def resolve_edges(root: Any, info: graphene.ResolveInfo) -> list[Any]:
+    async def resolve_edges(root: models.Graph, info: graphene.ResolveInfo) -> list[models.Edge]:
         return await _loaders(info).edges_by_graph.load(root.uuid)
 
 
@@ -66,21 +66,29 @@ class Node(graphene.ObjectType):
     out_node_doors = _list(lambda: NodeDoor)
 
     @staticmethod
-    async def resolve_script_cells(root: Any, info: graphene.ResolveInfo) -> list[Any]:
+    async def resolve_script_cells(
+        root: models.Node, info: graphene.ResolveInfo
+    ) -> list[models.ScriptCell]:
         return await _loaders(info).cells_by_node.load(root.uuid)
 
     @staticmethod
-    async def resolve_node_doors(root: Any, info: graphene.ResolveInfo) -> list[Any]:
+    async def resolve_node_doors(
+        root: models.Node, info: graphene.ResolveInfo
+    ) -> list[models.NodeDoor]:
         return await _loaders(info).doors_by_node.load(root.uuid)
 
     @staticmethod
-    async def resolve_in_node_doors(root: Any, info: graphene.ResolveInfo) -> list[Any]:
-        doors = await _loaders(info).doors_by_node.load(root.uuid)
+    async def resolve_in_node_doors(
+        root: models.Node, info: graphene.ResolveInfo
+    ) -> list[models.NodeDoor]:
+        doors: list[models.NodeDoor] = await _loaders(info).doors_by_node.load(root.uuid)
         return [door for door in doors if door.door_type == DoorTypeValues.INPUT]
 
     @staticmethod
-    async def resolve_out_node_doors(root: Any, info: graphene.ResolveInfo) -> list[Any]:
-        doors = await _loaders(info).doors_by_node.load(root.uuid)
+    async def resolve_out_node_doors(
+        root: models.Node, info: graphene.ResolveInfo
+    ) -> list[models.NodeDoor]:
+        doors: list[models.NodeDoor] = await _loaders(info).doors_by_node.load(root.uuid)
         return [door for door in doors if door.door_type == DoorTypeValues.OUTPUT]
 
 
@@ -94,7 +102,7 @@ class NodeDoor(graphene.ObjectType):
     code = Field(NonNull(String), description="A Python expression; default doors have `True`")
 
     @staticmethod
-    async def resolve_node(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_node(root: models.NodeDoor, info: graphene.ResolveInfo) -> models.Node:
         return await _loaders(info).node.load(root.node_id)
 
 
@@ -107,11 +115,15 @@ class Edge(graphene.ObjectType):
     out_node_door = NonNull(NodeDoor)
 
     @staticmethod
-    async def resolve_in_node_door(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_in_node_door(
+        root: models.Edge, info: graphene.ResolveInfo
+    ) -> models.NodeDoor:
         return await _loaders(info).node_door.load(root.in_node_door_id)
 
     @staticmethod
-    async def resolve_out_node_door(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_out_node_door(
+        root: models.Edge, info: graphene.ResolveInfo
+    ) -> models.NodeDoor:
         return await _loaders(info).node_door.load(root.out_node_door_id)
 
 
@@ -133,7 +145,7 @@ class AudioFile(graphene.ObjectType):
     created_date = NonNull(DateTime)
 
     @staticmethod
-    def resolve_file(root: AudioFileRow, info: graphene.ResolveInfo) -> dict[str, Any] | None:
+    def resolve_file(root: models.AudioFile, info: graphene.ResolveInfo) -> dict[str, Any] | None:
         return context_of(info).services.media.file_info(root)
 
 
@@ -144,7 +156,9 @@ class AudioCell(graphene.ObjectType):
     audio_file = NonNull(AudioFile)
 
     @staticmethod
-    async def resolve_audio_file(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_audio_file(
+        root: models.AudioCell, info: graphene.ResolveInfo
+    ) -> models.AudioFile:
         return await _loaders(info).audio_file.load(root.audio_file_id)
 
 
@@ -157,11 +171,13 @@ class ScriptCell(graphene.ObjectType):
     audio_cell = Field(AudioCell, description="Present when cellType is AUDIO")
 
     @staticmethod
-    async def resolve_node(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_node(root: models.ScriptCell, info: graphene.ResolveInfo) -> models.Node:
         return await _loaders(info).node.load(root.node_id)
 
     @staticmethod
-    async def resolve_audio_cell(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_audio_cell(
+        root: models.ScriptCell, info: graphene.ResolveInfo
+    ) -> models.AudioCell | None:
         if root.audio_cell_id is None:
             return None
         return await _loaders(info).audio_cell.load(root.audio_cell_id)
@@ -195,7 +211,9 @@ class Stream(graphene.ObjectType):
     stream_point = NonNull(StreamPoint)
 
     @staticmethod
-    async def resolve_stream_point(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_stream_point(
+        root: models.Stream, info: graphene.ResolveInfo
+    ) -> models.StreamPoint:
         return await _loaders(info).stream_point.load(root.stream_point_id)
 
 
@@ -207,7 +225,9 @@ class StreamVariable(graphene.ObjectType):
     stream_to_sc = NonNull(Boolean)
 
     @staticmethod
-    async def resolve_stream(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_stream(
+        root: models.StreamVariable, info: graphene.ResolveInfo
+    ) -> models.Stream:
         return await _loaders(info).stream.load(root.stream_id)
 
 
@@ -223,7 +243,7 @@ class StreamInstruction(graphene.ObjectType):
     return_value = NonNull(String)
 
     @staticmethod
-    def resolve_state(root: Any, info: graphene.ResolveInfo) -> str:
+    def resolve_state(root: models.StreamInstruction, info: graphene.ResolveInfo) -> str:
         return str(root.state.value if hasattr(root.state, "value") else root.state)
 
 
@@ -238,13 +258,17 @@ class StreamLog(graphene.ObjectType):
     name = Field(String, description="The logger name")
 
     @staticmethod
-    async def resolve_stream_point(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_stream_point(
+        root: models.StreamLog, info: graphene.ResolveInfo
+    ) -> models.StreamPoint | None:
         if root.stream_point_id is None:
             return None
         return await _loaders(info).stream_point.load(root.stream_point_id)
 
     @staticmethod
-    async def resolve_stream(root: Any, info: graphene.ResolveInfo) -> Any:
+    async def resolve_stream(
+        root: models.StreamLog, info: graphene.ResolveInfo
+    ) -> models.Stream | None:
         if root.stream_id is None:
             return None
         return await _loaders(info).stream.load(root.stream_id)
@@ -285,7 +309,11 @@ class Content(graphene.Union):
         types = (Text, Input, Checkbox)
 
     @classmethod
-    def resolve_type(cls, instance: Any, info: graphene.ResolveInfo) -> Any:
+    def resolve_type(
+        cls,
+        instance: frontend.Text | frontend.Input | frontend.Checkbox,
+        info: graphene.ResolveInfo,
+    ) -> type:
         return _FRONTEND_TYPES[type(instance)]
 
 
@@ -355,14 +383,14 @@ class Diagnostic(graphene.ObjectType):
 def _union(name: str, members: tuple[type, ...]) -> type[graphene.Union]:
     """A union of object types and the rows they show: a row maps by its class name."""
 
-    def resolve_type(cls: Any, instance: Any, info: graphene.ResolveInfo) -> Any:
+    def resolve_type(cls: type, instance: object, info: graphene.ResolveInfo) -> type:
         return _resolve_payload_type(instance, members)
 
     meta = type("Meta", (), {"types": members})
     return type(name, (graphene.Union,), {"Meta": meta, "resolve_type": classmethod(resolve_type)})
 
 
-def _resolve_payload_type(instance: Any, members: tuple[type, ...]) -> Any:
+def _resolve_payload_type(instance: object, members: tuple[type, ...]) -> type:
     if type(instance) in _FRONTEND_TYPES:
         return _FRONTEND_TYPES[type(instance)]
     for member in members:
