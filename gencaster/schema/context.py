@@ -8,9 +8,9 @@ costs a fixed number of queries instead of one per node.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
 
 import graphene
@@ -114,6 +114,12 @@ class Loaders:
     edges_by_graph: EdgesByGraphLoader = field(default_factory=EdgesByGraphLoader)
 
 
+class OperationHooks(Protocol):
+    """The WebSocket operation a context serves: its cleanups run once, when it ends."""
+
+    def add_cleanup(self, callback: Callable[[], Awaitable[None]]) -> None: ...
+
+
 @dataclass
 class GraphQLContext:
     services: Services
@@ -127,7 +133,7 @@ class GraphQLContext:
     new_session_token: str | None = None
     end_session: bool = False
     # The WebSocket operation this context belongs to (cleanup hooks), if any.
-    operation: Any = None
+    operation: OperationHooks | None = None
     # Over WebSocket: tells the socket that authLogin/authLogout changed its session.
     on_session_change: Callable[[str | None], None] | None = None
 

@@ -6,11 +6,14 @@ fields given as ``0``, ``""`` or ``false`` are values, which partial updates cha
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
+from uuid import UUID as PyUUID
 
 import graphene
 from graphene import Boolean, Float, Int, List, NonNull, String
 
+from gencaster.audio import UploadedFile
 from gencaster.schema import enums
 from gencaster.schema.scalars import UUID, Upload
 
@@ -59,6 +62,13 @@ class EdgeInput(graphene.InputObjectType):
     node_door_out_uuid = NonNull(UUID)
 
 
+class EdgeValues(Protocol):
+    """An ``EdgeInput`` as its resolver reads it."""
+
+    node_door_in_uuid: PyUUID
+    node_door_out_uuid: PyUUID
+
+
 class AudioFileReference(graphene.InputObjectType):
     uuid = NonNull(UUID)
 
@@ -105,6 +115,19 @@ class AddAudioFile(graphene.InputObjectType):
     description = NonNull(String)
     file_name = NonNull(String)
     name = NonNull(String)
+
+
+class AddAudioFileValues(Protocol):
+    """An ``AddAudioFile`` as its resolver reads it."""
+
+    file: UploadedFile
+    description: str
+    file_name: str
+    name: str
+
+
+# A partial input as its resolver reads it: the fields the caller gave, by snake_case name.
+InputValues = Mapping[str, Any]
 
 
 class UpdateAudioFile(graphene.InputObjectType):

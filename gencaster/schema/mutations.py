@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID as PyUUID
 
 import graphene
@@ -11,10 +10,11 @@ from graphene import Boolean, Field, List, NonNull, String
 from gencaster.audio import InvalidAudio
 from gencaster.engine.sandbox import InvalidPythonCode
 from gencaster.schema import inputs, types
-from gencaster.schema.context import context_of
+from gencaster.schema.context import GraphQLContext, context_of
+from gencaster.schema.inputs import InputValues
 from gencaster.schema.scalars import UUID, Void
 from gencaster.story_graph import StoryGraphEditor
-from models import AudioFile
+from models import AudioFile, Edge, Graph, NodeDoor, ScriptCell, StreamVariable, User
 
 
 def _editor(info: graphene.ResolveInfo) -> StoryGraphEditor:
@@ -27,7 +27,7 @@ def _invalid_code(error: InvalidPythonCode) -> types.InvalidPythonCode:
     )
 
 
-async def _end_session(context: Any) -> None:
+async def _end_session(context: GraphQLContext) -> None:
     """End the caller's session here and its staff operations in every process."""
     token = context.session_token
     await context.services.sessions.end(token)
@@ -106,8 +106,8 @@ class Mutation(graphene.ObjectType):
 
     @staticmethod
     async def resolve_auth_login(
-        root: Any, info: graphene.ResolveInfo, username: str, password: str
-    ) -> Any:
+        root: None, info: graphene.ResolveInfo, username: str, password: str
+    ) -> User | types.LoginError:
         context = context_of(info)
         logins = context.services.logins
         user = await logins.login(username, password, context.client_address)
@@ -121,7 +121,7 @@ class Mutation(graphene.ObjectType):
         return user
 
     @staticmethod
-    async def resolve_auth_logout(root: Any, info: graphene.ResolveInfo) -> bool:
+    async def resolve_auth_logout(root: None, info: graphene.ResolveInfo) -> bool:
         context = context_of(info)
         await _end_session(context)
         context.end_session = True
@@ -131,63 +131,78 @@ class Mutation(graphene.ObjectType):
         return True
 
     @staticmethod
-    async def resolve_add_graph(root: Any, info: graphene.ResolveInfo, graph_input: Any) -> Any:
+    async def resolve_add_graph(
+        root: None, info: graphene.ResolveInfo, graph_input: InputValues
+    ) -> Graph:
         return await _editor(info).add_graph(graph_input)
 
     @staticmethod
     async def resolve_update_graph(
-        root: Any, info: graphene.ResolveInfo, graph_input: Any, graph_uuid: Any
-    ) -> Any:
+        root: None, info: graphene.ResolveInfo, graph_input: InputValues, graph_uuid: PyUUID
+    ) -> Graph:
         return await _editor(info).update_graph(graph_uuid, graph_input)
 
     @staticmethod
-    async def resolve_add_node(root: Any, info: graphene.ResolveInfo, new_node: Any) -> None:
+    async def resolve_add_node(
+        root: None, info: graphene.ResolveInfo, new_node: InputValues
+    ) -> None:
         await _editor(info).add_node(new_node)
 
     @staticmethod
-    async def resolve_update_node(root: Any, info: graphene.ResolveInfo, node_update: Any) -> None:
+    async def resolve_update_node(
+        root: None, info: graphene.ResolveInfo, node_update: InputValues
+    ) -> None:
         await _editor(info).update_node(node_update)
 
     @staticmethod
-    async def resolve_delete_node(root: Any, info: graphene.ResolveInfo, node_uuid: Any) -> None:
+    async def resolve_delete_node(
+        root: None, info: graphene.ResolveInfo, node_uuid: PyUUID
+    ) -> None:
         await _editor(info).delete_node(node_uuid)
 
     @staticmethod
-    async def resolve_add_edge(root: Any, info: graphene.ResolveInfo, new_edge: Any) -> Any:
+    async def resolve_add_edge(
+        root: None, info: graphene.ResolveInfo, new_edge: inputs.EdgeValues
+    ) -> Edge:
         return await _editor(info).add_edge(new_edge.node_door_in_uuid, new_edge.node_door_out_uuid)
 
     @staticmethod
-    async def resolve_delete_edge(root: Any, info: graphene.ResolveInfo, edge_uuid: Any) -> None:
+    async def resolve_delete_edge(
+        root: None, info: graphene.ResolveInfo, edge_uuid: PyUUID
+    ) -> None:
         await _editor(info).delete_edge(edge_uuid)
 
     @staticmethod
     async def resolve_create_script_cells(
-        root: Any, info: graphene.ResolveInfo, script_cell_inputs: list[Any], node_uuid: Any
-    ) -> Any:
+        root: None,
+        info: graphene.ResolveInfo,
+        script_cell_inputs: list[InputValues],
+        node_uuid: PyUUID,
+    ) -> list[ScriptCell]:
         return await _editor(info).create_script_cells(node_uuid, script_cell_inputs)
 
     @staticmethod
     async def resolve_update_script_cells(
-        root: Any, info: graphene.ResolveInfo, script_cell_inputs: list[Any]
-    ) -> Any:
+        root: None, info: graphene.ResolveInfo, script_cell_inputs: list[InputValues]
+    ) -> list[ScriptCell]:
         return await _editor(info).update_script_cells(script_cell_inputs)
 
     @staticmethod
     async def resolve_delete_script_cell(
-        root: Any, info: graphene.ResolveInfo, script_cell_uuid: Any
+        root: None, info: graphene.ResolveInfo, script_cell_uuid: PyUUID
     ) -> None:
         await _editor(info).delete_script_cell(script_cell_uuid)
 
     @staticmethod
     async def resolve_create_node_door(
-        root: Any, info: graphene.ResolveInfo, node_door_input: Any, node_uuid: Any
-    ) -> Any:
+        root: None, info: graphene.ResolveInfo, node_door_input: InputValues, node_uuid: PyUUID
+    ) -> NodeDoor:
         return await _editor(info).create_node_door(node_uuid, node_door_input)
 
     @staticmethod
     async def resolve_update_node_door(
-        root: Any, info: graphene.ResolveInfo, node_door_input: Any
-    ) -> Any:
+        root: None, info: graphene.ResolveInfo, node_door_input: InputValues
+    ) -> NodeDoor | types.InvalidPythonCode:
         result = await _editor(info).update_node_door(node_door_input)
         if isinstance(result, InvalidPythonCode):
             return _invalid_code(result)
@@ -195,13 +210,13 @@ class Mutation(graphene.ObjectType):
 
     @staticmethod
     async def resolve_delete_node_door(
-        root: Any, info: graphene.ResolveInfo, node_door_uuid: Any
+        root: None, info: graphene.ResolveInfo, node_door_uuid: PyUUID
     ) -> bool:
         return await _editor(info).delete_node_door(node_door_uuid)
 
     @staticmethod
     async def resolve_add_audio_file(
-        root: Any, info: graphene.ResolveInfo, new_audio_file: Any
+        root: None, info: graphene.ResolveInfo, new_audio_file: inputs.AddAudioFileValues
     ) -> AudioFile | types.InvalidAudioFile:
         try:
             return await context_of(info).services.audio.add_upload(
@@ -215,12 +230,12 @@ class Mutation(graphene.ObjectType):
 
     @staticmethod
     async def resolve_update_audio_file(
-        root: Any, info: graphene.ResolveInfo, uuid: PyUUID, update_audio_file: Any
+        root: None, info: graphene.ResolveInfo, uuid: PyUUID, update_audio_file: InputValues
     ) -> AudioFile:
         return await context_of(info).services.audio.update(uuid, update_audio_file)
 
     @staticmethod
     async def resolve_create_update_stream_variable(
-        root: Any, info: graphene.ResolveInfo, stream_variables: list[Any]
-    ) -> Any:
+        root: None, info: graphene.ResolveInfo, stream_variables: list[InputValues]
+    ) -> list[StreamVariable]:
         return await context_of(info).services.variables.upsert(stream_variables)

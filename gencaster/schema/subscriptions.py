@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 from uuid import UUID as PyUUID
 
 import graphene
 from graphene import Field, Int, NonNull
 
 from gencaster.distributor import GenCasterChannel
+from gencaster.engine import frontend
 from gencaster.engine.engine import DeadEnd, DialogShown, InstructionSent
 from gencaster.errors import BadUserInput, NotFound
 from gencaster.schema import types
@@ -24,6 +26,14 @@ from gencaster.schema.inputs import id_list
 from gencaster.schema.scalars import UUID
 from gencaster.streaming.listening import Attached, ListenEvent, NoStream
 from models import Graph, Node, Stream, StreamLog
+from models.base import UUIDModel
+
+T = TypeVar("T")
+RowT = TypeVar("RowT", bound=UUIDModel)
+# What streamInfo sends: a member of StreamInfoResponse.
+StreamInfoPayload = (
+    types.StreamInfo | frontend.Dialog | types.NoStreamAvailable | types.GraphDeadEnd
+)
 
 MAX_STREAMS_LIMIT = 1000
 MAX_LOG_HISTORY = 1000  # the newest existing logs a new streamLogs subscriber gets first
@@ -33,14 +43,14 @@ def _channel(info: graphene.ResolveInfo) -> GenCasterChannel:
     return context_of(info).services.channel
 
 
-def _fresh(info: graphene.ResolveInfo, value: Any) -> Any:
+def _fresh(info: graphene.ResolveInfo, value: T) -> T:
     context_of(info).loaders = Loaders()
     return value
 
 
 async def _watch_row(
-    info: graphene.ResolveInfo, model: Any, uuid: PyUUID, channel_name: str, what: str
-) -> AsyncIterator[Any]:
+    info: graphene.ResolveInfo, model: type[RowT], uuid: PyUUID, channel_name: str, what: str
+) -> AsyncIterator[RowT]:
     async with _channel(info).subscribe(channel_name) as updates:
         row = await model.get_or_none(uuid=uuid)
         if row is None:
@@ -62,7 +72,7 @@ def _update_matches(
     return point_uuid is None or data.get("stream_point_uuid") == str(point_uuid)
 
 
-async def _stream_info_payload(event: ListenEvent, stream: Stream | None) -> Any:
+async def _stream_info_payload(event: ListenEvent, stream: Stream | None) -> StreamInfoPayload:
     """The GraphQL shape of what a listener hears."""
     if isinstance(event, Attached):
         return types.StreamInfo(stream=event.stream, stream_instruction=None)
@@ -77,7 +87,7 @@ async def _stream_info_payload(event: ListenEvent, stream: Stream | None) -> Any
     return types.GraphDeadEnd(error=event.reason)
 
 
-async def _logs_since(filters: dict[str, Any], since: Any) -> list[StreamLog]:
+async def _logs_since(filters: dict[str, Any], since: datetime | None) -> list[StreamLog]:
     """Matching logs from ``since`` on (inclusive), oldest first, at most MAX_LOG_HISTORY."""
     query = StreamLog.filter(**filters)
     if since is not None:
@@ -121,18 +131,22 @@ class Subscription(graphene.ObjectType):
     )
 
     @staticmethod
-    def subscribe_graph(root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID) -> Any:
+    def subscribe_graph(
+        root: None, info: graphene.ResolveInfo, graph_uuid: PyUUID
+    ) -> AsyncIterator[Graph]:
         channel = _channel(info).graph_channel(graph_uuid)
         return _watch_row(info, Graph, graph_uuid, channel, "graph")
 
     @staticmethod
-    def subscribe_node(root: Any, info: graphene.ResolveInfo, node_uuid: PyUUID) -> Any:
+    def subscribe_node(
+        root: None, info: graphene.ResolveInfo, node_uuid: PyUUID
+    ) -> AsyncIterator[Node]:
         channel = _channel(info).node_channel(node_uuid)
         return _watch_row(info, Node, node_uuid, channel, "node")
 
     @staticmethod
     async def subscribe_streams(
-        root: Any, info: graphene.ResolveInfo, limit: int = 20
+        root: None, info: graphene.ResolveInfo, limit: int = 20
     ) -> AsyncIterator[list[Stream]]:
         if not 0 < limit <= MAX_STREAMS_LIMIT:
             raise BadUserInput(f"limit must be between 1 and {MAX_STREAMS_LIMIT}")
@@ -144,7 +158,7 @@ class Subscription(graphene.ObjectType):
 
     @staticmethod
     async def subscribe_stream_logs(
-        root: Any,
+        root: None,
         info: graphene.ResolveInfo,
         stream_uuid: PyUUID | None = None,
         stream_point_uuid: PyUUID | None = None,
@@ -181,8 +195,8 @@ class Subscription(graphene.ObjectType):
 
     @staticmethod
     async def subscribe_stream_info(
-        root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID
-    ) -> AsyncIterator[Any]:
+        root: None, info: graphene.ResolveInfo, graph_uuid: PyUUID
+    ) -> AsyncIterator[StreamInfoPayload]:
         listening = context_of(info).services.listening
         stream: Stream | None = None
         async with aclosing(listening.listen(graph_uuid)) as events:
@@ -192,21 +206,27 @@ class Subscription(graphene.ObjectType):
                 yield _fresh(info, await _stream_info_payload(event, stream))
 
     @staticmethod
-    def resolve_graph(root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID) -> Any:
+    def resolve_graph(root: Graph, info: graphene.ResolveInfo, graph_uuid: PyUUID) -> Graph:
         return root
 
     @staticmethod
-    def resolve_node(root: Any, info: graphene.ResolveInfo, node_uuid: PyUUID) -> Any:
+    def resolve_node(root: Node, info: graphene.ResolveInfo, node_uuid: PyUUID) -> Node:
         return root
 
     @staticmethod
-    def resolve_stream_info(root: Any, info: graphene.ResolveInfo, graph_uuid: PyUUID) -> Any:
+    def resolve_stream_info(
+        root: StreamInfoPayload, info: graphene.ResolveInfo, graph_uuid: PyUUID
+    ) -> StreamInfoPayload:
         return root
 
     @staticmethod
-    def resolve_streams(root: Any, info: graphene.ResolveInfo, limit: int = 20) -> Any:
+    def resolve_streams(
+        root: list[Stream], info: graphene.ResolveInfo, limit: int = 20
+    ) -> list[Stream]:
         return root
 
     @staticmethod
-    def resolve_stream_logs(root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+    def resolve_stream_logs(
+        root: StreamLog, info: graphene.ResolveInfo, **kwargs: PyUUID | None
+    ) -> StreamLog:
         return root
