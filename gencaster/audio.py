@@ -25,6 +25,7 @@ import soundfile
 
 from gencaster.distributor import GenCasterChannel
 from gencaster.errors import NotFound
+from gencaster.graph_changes import graph_change
 from gencaster.media import MediaStore
 from models import AudioFile, ScriptCell
 
@@ -244,7 +245,8 @@ class AudioLibrary:
         audio_file.update_from_dict(
             {key: value for key, value in changes.items() if value is not None}
         )
-        await audio_file.save()
-        for graph_uuid, node_uuids in (await ScriptCell.nodes_playing(audio_file.uuid)).items():
-            await self.channel.publish_nodes_update(graph_uuid, *node_uuids)
+        async with graph_change(self.channel) as change:
+            await audio_file.save()
+            for graph_uuid, nodes in (await ScriptCell.nodes_playing(audio_file.uuid)).items():
+                change.touch(graph_uuid, *nodes)
         return audio_file

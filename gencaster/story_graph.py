@@ -1,8 +1,9 @@
 """Editing story graphs: every rule of API.md's mutation table, in transactions.
 
 Each operation checks what it can before writing (so the client gets a clear
-error rather than an IntegrityError), writes inside one transaction, and
-publishes the update only after the commit. The database constraints stay the
+error rather than an IntegrityError), writes inside one ``graph_change`` (one
+transaction that also moves the graph's version), and publishes the update only
+after the commit. The database constraints stay the
 last line of defence against races; their violations become ``Conflict``.
 """
 
@@ -15,7 +16,6 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Max
-from tortoise.transactions import in_transaction
 
 from gencaster.distributor import GenCasterChannel
 from gencaster.engine.markdown import dialect_tokens
@@ -27,6 +27,7 @@ from gencaster.engine.sandbox import (
     is_blank,
 )
 from gencaster.errors import BadUserInput, Conflict, NotFound
+from gencaster.graph_changes import graph_change
 from models import (
     AudioCell,
     AudioFile,
@@ -88,13 +89,13 @@ class StoryGraphEditor:
             raise BadUserInput("A graph needs a name and a slug name")
         await self._check_graph_names_free(values)
         try:
-            async with in_transaction():
+            async with graph_change(self.channel) as change:
                 graph = await Graph.create(**values)
                 entry = await Node.create(graph=graph, name=ENTRY_NODE_NAME, is_entry_node=True)
                 await _create_default_doors(entry)
+                change.touch(graph.uuid)
         except IntegrityError as exc:
             raise Conflict("A graph with this name or slug exists already") from exc
-        await self.channel.publish_graph_update(graph.uuid)
         return graph
 
     async def update_graph(self, graph_uuid: UUID, data: Mapping[str, Any]) -> Graph:
@@ -105,10 +106,12 @@ class StoryGraphEditor:
         await self._check_graph_names_free(values, exclude=graph.uuid)
         graph.update_from_dict(values)
         try:
-            await graph.save()
+            async with graph_change(self.channel) as change:
+                # Never ``version``: the row read above may hold an older one.
+                await graph.save(update_fields=[*values, "modified_date"])
+                change.touch(graph.uuid)
         except IntegrityError as exc:
             raise Conflict("A graph with this name exists already") from exc
-        await self.channel.publish_graph_update(graph.uuid)
         return graph
 
     # Nodes --------------------------------------------------------------------
@@ -116,31 +119,32 @@ class StoryGraphEditor:
     async def add_node(self, data: Mapping[str, Any]) -> Node:
         values = _present(data)
         graph = await _get(Graph, values.pop("graph_uuid"), "graph")
-        async with in_transaction():
+        async with graph_change(self.channel) as change:
             node = await Node.create(graph=graph, **values)
             await _create_default_doors(node)
-        await self.channel.publish_nodes_update(graph.uuid, node.uuid)
+            change.touch(graph.uuid, node.uuid)
         return node
 
     async def update_node(self, data: Mapping[str, Any]) -> Node:
         values = _present(data)
         node = await _get(Node, values.pop("uuid"), "node")
         node.update_from_dict(values)
-        await node.save()
-        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
+        async with graph_change(self.channel) as change:
+            await node.save()
+            change.touch(node.graph_id, node.uuid)
         return node
 
     async def delete_node(self, node_uuid: UUID) -> None:
         node = await _get(Node, node_uuid, "node")
         if node.is_entry_node:
             raise BadUserInput("The entry node of a graph cannot be deleted")
-        async with in_transaction():
+        async with graph_change(self.channel) as change:
             audio_cells = await ScriptCell.filter(
                 node=node, audio_cell_id__isnull=False
             ).values_list("audio_cell_id", flat=True)
             await node.delete()
             await AudioCell.filter(uuid__in=list(audio_cells)).delete()
-        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
+            change.touch(node.graph_id, node.uuid)
 
     # Edges --------------------------------------------------------------------
 
@@ -156,12 +160,11 @@ class StoryGraphEditor:
         if await Edge.filter(in_node_door=in_door, out_node_door=out_door).exists():
             raise Conflict("This edge exists already")
         try:
-            edge = await Edge.create(in_node_door=in_door, out_node_door=out_door)
+            async with graph_change(self.channel) as change:
+                edge = await Edge.create(in_node_door=in_door, out_node_door=out_door)
+                change.touch(in_door.node.graph_id, in_door.node_id, out_door.node_id)
         except IntegrityError as exc:
             raise Conflict("This edge exists already") from exc
-        await self.channel.publish_nodes_update(
-            in_door.node.graph_id, in_door.node_id, out_door.node_id
-        )
         return edge
 
     async def delete_edge(self, edge_uuid: UUID) -> None:
@@ -170,10 +173,13 @@ class StoryGraphEditor:
         )
         if edge is None:
             return
-        await edge.delete()
-        await self.channel.publish_nodes_update(
-            edge.in_node_door.node.graph_id, edge.in_node_door.node_id, edge.out_node_door.node_id
-        )
+        async with graph_change(self.channel) as change:
+            await edge.delete()
+            change.touch(
+                edge.in_node_door.node.graph_id,
+                edge.in_node_door.node_id,
+                edge.out_node_door.node_id,
+            )
 
     # Script cells -------------------------------------------------------------
 
@@ -183,7 +189,7 @@ class StoryGraphEditor:
         node = await _get(Node, node_uuid, "node")
         for data in inputs:
             await _check_cell_code(data.get("cell_type"), data.get("cell_code"))
-        async with in_transaction():
+        async with graph_change(self.channel) as change:
             # One flat value (Tortoise types every values_list as rows of tuples).
             top = cast(
                 "int | None",
@@ -203,18 +209,17 @@ class StoryGraphEditor:
                 audio_cell = await _save_audio_cell(audio, None)
                 _require_audio(values["cell_type"], audio_cell)
                 cells.append(await ScriptCell.create(node=node, audio_cell=audio_cell, **values))
-        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
+            change.touch(node.graph_id, node.uuid)
         return cells
 
     async def update_script_cells(self, inputs: Sequence[Mapping[str, Any]]) -> list[ScriptCell]:
         cells = []
-        async with in_transaction():
+        async with graph_change(self.channel) as change:
             for data in inputs:
                 cells.append(await self._update_script_cell(_present(data)))
-        nodes = await Node.filter(uuid__in=[cell.node_id for cell in cells])
-        for graph_uuid in {node.graph_id for node in nodes}:
-            changed = [node.uuid for node in nodes if node.graph_id == graph_uuid]
-            await self.channel.publish_nodes_update(graph_uuid, *changed)
+            nodes = await Node.filter(uuid__in=[cell.node_id for cell in cells])
+            for node in nodes:
+                change.touch(node.graph_id, node.uuid)
         return cells
 
     async def _update_script_cell(self, values: dict[str, Any]) -> ScriptCell:
@@ -234,11 +239,11 @@ class StoryGraphEditor:
     async def delete_script_cell(self, cell_uuid: UUID) -> None:
         cell = await _get(ScriptCell, cell_uuid, "script cell")
         node = await Node.get(uuid=cell.node_id)
-        async with in_transaction():
+        async with graph_change(self.channel) as change:
             await cell.delete()
             if cell.audio_cell_id is not None:
                 await AudioCell.filter(uuid=cell.audio_cell_id).delete()
-        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
+            change.touch(node.graph_id, node.uuid)
 
     # Doors --------------------------------------------------------------------
 
@@ -248,8 +253,9 @@ class StoryGraphEditor:
         invalid = await _door_code_problem(values.get("code"))
         if invalid is not None:
             raise BadUserInput(f"Invalid door code:\n{invalid.error_message}")
-        door = await NodeDoor.create(node=node, is_default=False, **values)
-        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
+        async with graph_change(self.channel) as change:
+            door = await NodeDoor.create(node=node, is_default=False, **values)
+            change.touch(node.graph_id, node.uuid)
         return door
 
     async def update_node_door(self, data: Mapping[str, Any]) -> NodeDoor | InvalidPythonCode:
@@ -265,9 +271,10 @@ class StoryGraphEditor:
         if invalid is not None:
             return invalid
         door.update_from_dict(values)
-        await door.save()
         node = await Node.get(uuid=door.node_id)
-        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
+        async with graph_change(self.channel) as change:
+            await door.save()
+            change.touch(node.graph_id, node.uuid)
         return door
 
     async def delete_node_door(self, door_uuid: UUID) -> bool:
@@ -276,8 +283,9 @@ class StoryGraphEditor:
         if door is None or door.is_default:
             return False
         node = await Node.get(uuid=door.node_id)
-        await door.delete()
-        await self.channel.publish_nodes_update(node.graph_id, node.uuid)
+        async with graph_change(self.channel) as change:
+            await door.delete()
+            change.touch(node.graph_id, node.uuid)
         return True
 
 

@@ -53,6 +53,9 @@ class Graph(TimestampedModel):
     start_text = fields.TextField(default="")
     about_text = fields.TextField(default="")
     end_text = fields.TextField(default="")
+    # Moves with every change to the graph or anything in it, in the change's own
+    # transaction (gencaster.graph_changes): what a cached read is checked against.
+    version = fields.BigIntField(default=0)
 
     nodes: fields.ReverseRelation[Node]
 

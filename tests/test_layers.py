@@ -33,6 +33,7 @@ LAYERS = [
     "sqlite",
     "media",
     "distributor",
+    "graph_changes",
     "access",
     "auth",
     "audio",

@@ -19,8 +19,8 @@ from typing import Any
 from uuid import UUID
 
 import jsonschema
-from tortoise.transactions import in_transaction
 
+from gencaster.graph_changes import graph_change
 from models import AudioCell, AudioFile, CellType, DoorType, Edge, Graph, Node, NodeDoor, ScriptCell
 
 from .errors import ArchiveRefused, GraphClash
@@ -257,7 +257,7 @@ async def create_graph(
         ids.assign([cell["audio"]["uuid"] for cell in node["cells"] if cell["audio"]])
     ids.assign([edge["uuid"] for edge in document["edges"]])
     ids.assign([entry["uuid"] for entry in document["audio_files"]])
-    async with in_transaction():
+    async with graph_change(None) as change:  # a new graph: nobody watches it yet
         fields = {name: document["graph"][name] for name in GRAPH_FIELDS}
         fields.update(await _free_names(fields["name"], fields["slug_name"], rename))
         if keep_ids:
@@ -272,6 +272,7 @@ async def create_graph(
                 out_node_door_id=ids[edge["from"]],
                 in_node_door_id=ids[edge["to"]],
             )
+        change.touch(graph.uuid)
     return graph
 
 
