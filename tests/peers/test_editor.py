@@ -148,8 +148,9 @@ async def test_an_editor_builds_a_graph_and_a_second_editor_sees_it(
             names = [(e["outNodeDoor"]["node"], e["inNodeDoor"]["node"]) for e in found]
             return [(out["name"], into["name"]) for out, into in names]
 
-        await peers.shot(page, "editor-2-edge-drawn")
         assert await eventually(edges, within=20, interval=0.2) == [("Start", "Second")]
+        await page.locator(".vue-flow__edge").first.wait_for(timeout=UI_WAIT_MS)
+        await peers.shot(page, "editor-2-edge-drawn")
         await watcher.locator(".vue-flow__edge").first.wait_for(timeout=UI_WAIT_MS)
         await peers.shot(watcher, "editor-3-second-editor")
     finally:
