@@ -192,7 +192,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
             variables=streaming.variables,
             listening=streaming.listening,
         )
-        resources.callback(app.ctx.services.logins.hashing.close)
+        resources.push_async_callback(app.ctx.services.logins.close)
         await app.ctx.services.access.start()
         resources.push_async_callback(app.ctx.services.access.close)
         app.ctx.readiness = Readiness(broker=broker, osc_server=streaming.osc_server)

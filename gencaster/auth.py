@@ -30,11 +30,12 @@ from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
 from gencaster.errors import Conflict
 from gencaster.text import unstorable_reason
-from gencaster.throttle import FailureThrottle, TooManyAttempts
+from gencaster.throttle import FailureThrottle, SharedFailures, TooManyAttempts
 from models import Session, User
 
 SESSION_COOKIE = "gencaster_session"
@@ -188,19 +189,46 @@ class LoginGuard:
     """Throttles failed logins per user name and per client address, then checks them.
 
     An address may fail more often than a name before it waits: several people may
-    share one address (a venue's network, a proxy).
+    share one address (a venue's network, a proxy). ``shared`` (with Redis) holds the
+    same counts for every process, which the local ones only make cheaper to consult.
     """
 
     names: FailureThrottle
     addresses: FailureThrottle
     hashing: PasswordHashing
+    shared: tuple[SharedFailures, SharedFailures] | None = None  # names, addresses
 
     @classmethod
-    def create(cls, *, free: int, max_delay: float, threads: int, waiting: int = 32) -> LoginGuard:
+    def create(
+        cls,
+        *,
+        free: int,
+        max_delay: float,
+        threads: int,
+        waiting: int = 32,
+        redis: Redis | None = None,
+        prefix: str = "gencaster",
+    ) -> LoginGuard:
+        address_free = ADDRESS_FACTOR * free
+        shared = None
+        if redis is not None:
+            shared = (
+                SharedFailures(
+                    redis, scope="login-name", free=free, max_delay=max_delay, prefix=prefix
+                ),
+                SharedFailures(
+                    redis,
+                    scope="login-address",
+                    free=address_free,
+                    max_delay=max_delay,
+                    prefix=prefix,
+                ),
+            )
         return cls(
             names=FailureThrottle(free=free, max_delay=max_delay),
-            addresses=FailureThrottle(free=ADDRESS_FACTOR * free, max_delay=max_delay),
+            addresses=FailureThrottle(free=address_free, max_delay=max_delay),
             hashing=PasswordHashing(threads, waiting=waiting),
+            shared=shared,
         )
 
     async def login(self, username: str, password: str, address: str) -> User | None:
@@ -208,6 +236,7 @@ class LoginGuard:
         name = username.casefold()[:MAX_NAME_KEY]
         self.names.check([name])
         self.addresses.check([address])
+        await self._check_shared(name, address)
         self.names.started([name])
         self.addresses.started([address])
         try:
@@ -222,7 +251,32 @@ class LoginGuard:
         else:
             self.names.succeeded([name])
             self.addresses.succeeded([address], forget=False)
+        await self._record_shared(name, address, failed=user is None)
         return user
+
+    async def _check_shared(self, name: str, address: str) -> None:
+        if self.shared is None:
+            return
+        names, addresses = self.shared
+        wait = max(await names.retry_after([name]), await addresses.retry_after([address]))
+        if wait > 0:
+            raise TooManyAttempts(wait)
+
+    async def _record_shared(self, name: str, address: str, *, failed: bool) -> None:
+        if self.shared is None:
+            return
+        names, addresses = self.shared
+        if failed:
+            await names.failed([name])
+            await addresses.failed([address])
+        else:
+            await names.forget([name])
+
+    async def close(self) -> None:
+        """Stop the hashing threads and drop the connection the shared counts use."""
+        self.hashing.close()
+        if self.shared is not None:
+            await self.shared[0].close()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from datetime import timedelta
 from typing import Protocol
 from uuid import UUID
 
+from redis.asyncio import BlockingConnectionPool, Redis
+
 from gencaster.access import AccessWatch
 from gencaster.audio import AudioLibrary
 from gencaster.auth import LoginGuard, SessionStore
@@ -47,6 +49,19 @@ class Services:
     access: AccessWatch
 
 
+def shared_counts_client(redis_url: str | None) -> Redis | None:
+    """A small Redis client for counts every process must agree on; none without Redis.
+
+    Commands fail fast (1 s), so an outage costs a login a second, not a hang.
+    """
+    if not redis_url:
+        return None
+    pool = BlockingConnectionPool.from_url(
+        redis_url, max_connections=8, timeout=1.0, socket_timeout=1.0, socket_connect_timeout=1.0
+    )
+    return Redis(connection_pool=pool)
+
+
 def create_services(
     settings: Settings,
     *,
@@ -77,5 +92,7 @@ def create_services(
             max_delay=settings.login_max_delay_s,
             threads=settings.password_hash_threads,
             waiting=settings.password_hash_waiting,
+            redis=shared_counts_client(settings.redis_url),
+            prefix=settings.redis_prefix,
         ),
     )

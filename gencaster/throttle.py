@@ -5,18 +5,27 @@ before trying again, and each further failure doubles the wait (1 s, 2 s, 4 s, â
 to ``max_delay``), and an attempt made while it waits is refused before any work
 (no password is hashed). Success forgets the key. Keys are forgotten when their
 wait has long passed, and at most ``max_keys`` are kept (the oldest go first), so a
-flood from many addresses costs bounded memory.
+flood from many addresses costs bounded memory. With Redis, ``SharedFailures`` adds
+the failures counted by every other process and host.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
 from gencaster.errors import GencasterError
+from gencaster.throttled_log import ThrottledLog
+
+logger = logging.getLogger(__name__)
 
 
 class TooManyAttempts(GencasterError):
@@ -126,3 +135,99 @@ class FailureThrottle:
 
     def __len__(self) -> int:
         return len(self._records)
+
+
+# Count one failure of KEYS[1]: ARGV = free, base delay, longest delay, key lifetime (s).
+# Returns the wait now due, in seconds; times come from Redis, so hosts need not agree.
+_FAILED_SCRIPT = """
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local excess = failures - tonumber(ARGV[1])
+local wait = 0
+if excess >= 0 then
+  wait = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ math.min(excess, 62))
+  redis.call('HSET', KEYS[1], 'until', tostring(now + wait))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return tostring(wait)
+"""
+# The longest wait, in seconds, still due for any of KEYS.
+_WAIT_SCRIPT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local wait = 0
+for _, key in ipairs(KEYS) do
+  local until_ = tonumber(redis.call('HGET', key, 'until') or '0')
+  if until_ - now > wait then wait = until_ - now end
+end
+return tostring(wait)
+"""
+
+
+class SharedFailures:
+    """Failure counts that every server process sees, kept in Redis.
+
+    Each process still keeps its own ``FailureThrottle`` (it refuses without a round
+    trip, and counts attempts under way); this adds the failures made through other
+    processes and hosts, so more workers do not mean more free guesses. Keys are
+    stored hashed, never as the user typed them. When Redis cannot be reached the
+    local counts alone decide, and the outage is logged (rate-limited).
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        scope: str,
+        free: int,
+        max_delay: float,
+        base_delay: float = 1.0,
+        prefix: str = "gencaster",
+    ) -> None:
+        self._client = client
+        self._prefix = f"{prefix}:throttle:{scope}:"
+        self.free = free
+        self.max_delay = max_delay
+        self.base_delay = base_delay
+        self._failed = client.register_script(_FAILED_SCRIPT)
+        self._wait = client.register_script(_WAIT_SCRIPT)
+        self._outage_log = ThrottledLog(logger, "failure counts not shared (Redis unreachable)")
+
+    def _key(self, key: str) -> str:
+        return self._prefix + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+    async def retry_after(self, keys: Iterable[str]) -> float:
+        """Seconds until every key may try again, as all processes counted; 0 when unknown."""
+        names = [self._key(key) for key in keys]
+        try:
+            return float(await self._wait(keys=names))
+        except (RedisError, OSError) as error:
+            self._outage_log.log(
+                logging.WARNING, "Failure counts not shared: %s", type(error).__name__
+            )
+            return 0.0
+
+    async def failed(self, keys: Iterable[str]) -> None:
+        lifetime = math.ceil(2 * self.max_delay + 60)
+        arguments = [self.free, self.base_delay, self.max_delay, lifetime]
+        for key in keys:
+            try:
+                await self._failed(keys=[self._key(key)], args=arguments)
+            except (RedisError, OSError) as error:
+                self._outage_log.log(
+                    logging.WARNING, "Failure counts not shared: %s", type(error).__name__
+                )
+                return
+
+    async def close(self) -> None:
+        """Close the Redis client (shared by the scopes made with it)."""
+        await self._client.aclose(close_connection_pool=True)
+
+    async def forget(self, keys: Iterable[str]) -> None:
+        try:
+            await self._client.delete(*(self._key(key) for key in keys))
+        except (RedisError, OSError) as error:
+            self._outage_log.log(
+                logging.WARNING, "Failure counts not shared: %s", type(error).__name__
+            )
