@@ -150,12 +150,9 @@ class AccessWatch:
         digests = {entry.digest for entry in entries}
         try:
             valid = set(
-                await Session.filter(
-                    token_digest__in=list(digests),
-                    expires_at__gt=datetime.now(UTC),
-                    user__is_active=True,
-                    user__is_staff=True,
-                ).values_list("token_digest", flat=True)
+                await Session.valid()
+                .filter(token_digest__in=list(digests), user__is_staff=True)
+                .values_list("token_digest", flat=True)
             )
         except _TRANSIENT as error:
             logger.warning("Could not re-check sessions (%s); trying again later", error)

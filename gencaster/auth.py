@@ -304,7 +304,7 @@ class SessionStore:
         session = await Session.get_or_none(token_digest=self.digest(token)).select_related("user")
         if session is None:
             return None
-        if session.expires_at <= datetime.now(UTC) or not session.user.is_active:
+        if not session.is_valid():
             await session.delete()
             return None
         return session.user

@@ -6,6 +6,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from tortoise import fields
+from tortoise.queryset import QuerySet
 
 from models.base import TimestampedModel, UniquePartialIndex, UUIDModel
 
@@ -78,6 +79,15 @@ class Node(TimestampedModel):
 
     node_doors: fields.ReverseRelation[NodeDoor]
     script_cells: fields.ReverseRelation[ScriptCell]
+
+    def sort_key(self) -> tuple[str, str]:
+        """By name, then uuid: the order of every list of nodes (``in_order`` in SQL)."""
+        return (self.name, str(self.uuid))
+
+    @classmethod
+    def in_order(cls) -> QuerySet[Node]:
+        """Every node, in ``sort_key`` order."""
+        return cls.all().order_by("name", "uuid")
 
     class Meta:
         table = "node"
@@ -159,6 +169,10 @@ class ScriptCell(TimestampedModel):
         "models.AudioCell", related_name="script_cell", null=True, on_delete=fields.SET_NULL
     )
     audio_cell_id: UUID | None
+
+    def sort_key(self) -> tuple[int, str]:
+        """By cellOrder, then uuid: the order the engine runs cells in (``Meta.ordering``)."""
+        return (self.cell_order, str(self.uuid))
 
     class Meta:
         table = "script_cell"

@@ -96,6 +96,11 @@ class Stream(TimestampedModel):
         table = "stream"
         ordering = ["-created_date"]
 
+    @classmethod
+    def newest(cls, limit: int) -> QuerySet[Stream]:
+        """The ``limit`` streams created last, newest first."""
+        return cls.all().order_by("-created_date").limit(limit)
+
 
 class StreamVariable(TimestampedModel):
     stream: fields.ForeignKeyRelation[Stream] = fields.ForeignKeyField(
@@ -156,6 +161,15 @@ class TextToSpeech(UUIDModel):
         table = "text_to_speech"
         unique_together = (("ssml_hash", "voice", "backend"),)
 
+    @classmethod
+    async def cached(cls, ssml_hash: str, voice: str, backend: str) -> TextToSpeech | None:
+        """The cache entry of this speech, its audio file loaded; ``None`` on a miss."""
+        return (
+            await cls.filter(ssml_hash=ssml_hash, voice=voice, backend=backend)
+            .select_related("audio_file")
+            .first()
+        )
+
 
 class StreamLog(UUIDModel):
     created_date = fields.DatetimeField(auto_now_add=True)
@@ -175,6 +189,18 @@ class StreamLog(UUIDModel):
     class Meta:
         table = "stream_log"
         ordering = ["created_date", "uuid"]
+
+    @classmethod
+    def of(
+        cls, *, stream_uuid: UUID | None = None, stream_point_uuid: UUID | None = None
+    ) -> QuerySet[StreamLog]:
+        """The logs of one stream and/or one stream point; every log when neither is given."""
+        query = cls.all()
+        if stream_uuid is not None:
+            query = query.filter(stream_id=stream_uuid)
+        if stream_point_uuid is not None:
+            query = query.filter(stream_point_id=stream_point_uuid)
+        return query
 
 
 class ServerProcess(UUIDModel):

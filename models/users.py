@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tortoise import fields
+from tortoise.queryset import QuerySet
 
 from models.base import UUIDModel
 
@@ -34,3 +37,12 @@ class Session(UUIDModel):
 
     class Meta:
         table = "session"
+
+    @classmethod
+    def valid(cls) -> QuerySet[Session]:
+        """Sessions that still log someone in: not expired, and their user is active."""
+        return cls.filter(expires_at__gt=datetime.now(UTC), user__is_active=True)
+
+    def is_valid(self) -> bool:
+        """``valid`` for a row read with its user."""
+        return self.expires_at > datetime.now(UTC) and self.user.is_active

@@ -89,10 +89,6 @@ def _as_uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-def cell_sort_key(cell: ScriptCell) -> tuple[int, str]:
-    return (cell.cell_order, str(cell.uuid))
-
-
 @dataclass
 class Loaders:
     graph: ByIdLoader = field(default_factory=lambda: ByIdLoader(Graph))
@@ -103,13 +99,13 @@ class Loaders:
     stream: ByIdLoader = field(default_factory=lambda: ByIdLoader(Stream))
     stream_point: ByIdLoader = field(default_factory=lambda: ByIdLoader(StreamPoint))
     nodes_by_graph: ChildrenLoader = field(
-        default_factory=lambda: ChildrenLoader(Node, "graph_id", lambda n: (n.name, str(n.uuid)))
+        default_factory=lambda: ChildrenLoader(Node, "graph_id", Node.sort_key)
     )
     doors_by_node: ChildrenLoader = field(
         default_factory=lambda: ChildrenLoader(NodeDoor, "node_id", NodeDoor.sort_key)
     )
     cells_by_node: ChildrenLoader = field(
-        default_factory=lambda: ChildrenLoader(ScriptCell, "node_id", cell_sort_key)
+        default_factory=lambda: ChildrenLoader(ScriptCell, "node_id", ScriptCell.sort_key)
     )
     edges_by_graph: EdgesByGraphLoader = field(default_factory=EdgesByGraphLoader)
 

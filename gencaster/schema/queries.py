@@ -106,7 +106,7 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     async def resolve_nodes(root: None, info: graphene.ResolveInfo) -> list[Node]:
-        return await Node.all().order_by("name", "uuid")
+        return await Node.in_order()
 
     @staticmethod
     async def resolve_node(root: None, info: graphene.ResolveInfo, pk: str) -> Node:

@@ -15,6 +15,7 @@ from uuid import UUID as PyUUID
 
 import graphene
 from graphene import Field, Int, NonNull
+from tortoise.queryset import QuerySet
 
 from gencaster.distributor import GenCasterChannel
 from gencaster.engine import frontend
@@ -87,9 +88,9 @@ async def _stream_info_payload(event: ListenEvent, stream: Stream | None) -> Str
     return types.GraphDeadEnd(error=event.reason)
 
 
-async def _logs_since(filters: dict[str, Any], since: datetime | None) -> list[StreamLog]:
-    """Matching logs from ``since`` on (inclusive), oldest first, at most MAX_LOG_HISTORY."""
-    query = StreamLog.filter(**filters)
+async def _logs_since(logs: QuerySet[StreamLog], since: datetime | None) -> list[StreamLog]:
+    """``logs`` from ``since`` on (inclusive), oldest first, at most MAX_LOG_HISTORY."""
+    query = logs
     if since is not None:
         query = query.filter(created_date__gte=since)
     return await query.order_by("created_date", "uuid").limit(MAX_LOG_HISTORY)
@@ -152,9 +153,9 @@ class Subscription(graphene.ObjectType):
             raise BadUserInput(f"limit must be between 1 and {MAX_STREAMS_LIMIT}")
         channel = _channel(info)
         async with channel.subscribe(channel.STREAMS_CHANNEL) as updates:
-            yield _fresh(info, await Stream.all().order_by("-created_date").limit(limit))
+            yield _fresh(info, await Stream.newest(limit))
             async for _update in updates:
-                yield _fresh(info, await Stream.all().order_by("-created_date").limit(limit))
+                yield _fresh(info, await Stream.newest(limit))
 
     @staticmethod
     async def subscribe_stream_logs(
@@ -164,24 +165,16 @@ class Subscription(graphene.ObjectType):
         stream_point_uuid: PyUUID | None = None,
     ) -> AsyncIterator[StreamLog]:
         channel = _channel(info)
-        filters: dict[str, Any] = {}
-        if stream_uuid is not None:
-            filters["stream_id"] = stream_uuid
-        if stream_point_uuid is not None:
-            filters["stream_point_id"] = stream_point_uuid
+        logs = StreamLog.of(stream_uuid=stream_uuid, stream_point_uuid=stream_point_uuid)
         async with channel.subscribe(channel.STREAM_LOGS_CHANNEL) as updates:
-            history = (
-                await StreamLog.filter(**filters)
-                .order_by("-created_date", "-uuid")
-                .limit(MAX_LOG_HISTORY)
-            )
+            history = await logs.order_by("-created_date", "-uuid").limit(MAX_LOG_HISTORY)
             seen = {log.uuid for log in history}
             newest = history[0].created_date if history else None
             for log in reversed(history):
                 yield _fresh(info, log)
             async for update in updates:
                 if update.is_resync:  # logs written while the broker was away
-                    arrived = await _logs_since(filters, newest)
+                    arrived = await _logs_since(logs, newest)
                 elif _update_matches(update.data, stream_uuid, stream_point_uuid):
                     found = await StreamLog.get_or_none(uuid=update.uuid)
                     arrived = [] if found is None else [found]

@@ -130,12 +130,7 @@ class SpeechService:
         return await self._create(key, ssml, voice)
 
     async def _cache_row(self, key: CacheKey) -> TextToSpeech | None:
-        digest, voice, backend = key
-        return (
-            await TextToSpeech.filter(ssml_hash=digest, voice=voice, backend=backend)
-            .select_related("audio_file")
-            .first()
-        )
+        return await TextToSpeech.cached(*key)
 
     async def _synthesise(self, ssml: str, voice: str) -> bytes:
         self.syntheses += 1
