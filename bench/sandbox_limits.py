@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.sandbox_limits
 
 Runs the huge values, growing cells and endless loops of ``tests/engine/sandbox/
-test_limits.py`` once each, with a ticker task beside them, and prints for each group the
-slowest time to ``SandboxError`` and the longest gap between ticks (how long the event
-loop was held). The tests check that each one is stopped; the times are here because a
-busy machine stretches them. Targets: under 1 s to stop, gaps under the time slice
+test_limits.py`` and the escape attempts of ``test_escapes.py`` once each, with a ticker
+task beside them, and prints for each group the slowest time to ``SandboxError`` (or the
+static refusal) and the longest gap between ticks (how long the event loop was held). The
+tests check that each one is stopped; the times are here because a busy machine stretches
+them. Targets: under 1 s to stop, gaps under the time slice
 (``Budget().max_slice_seconds``) plus 0.3 s.
 """
 
@@ -21,10 +22,14 @@ from collections.abc import Awaitable, Callable
 from gencaster.engine.sandbox import (
     Budget,
     CellContext,
+    InvalidPythonCode,
     SandboxError,
+    check_cell,
+    check_expression,
     evaluate_expression,
     run_cell,
 )
+from tests.engine.sandbox.test_escapes import CELL_ESCAPES, EXPRESSION_ESCAPES
 from tests.engine.sandbox.test_limits import HUGE_CELLS, HUGE_VALUES
 
 ENDLESS_CELLS = [
@@ -57,7 +62,7 @@ async def measure(name: str, cases: list[str], run: Callable[[str], Awaitable[No
     slowest = 0.0
     for code in cases:
         started = time.perf_counter()
-        with contextlib.suppress(SandboxError):
+        with contextlib.suppress(SandboxError, InvalidPythonCode):
             await run(code)
         slowest = max(slowest, time.perf_counter() - started)
     ticker.cancel()
@@ -69,10 +74,22 @@ async def _evaluate(code: str) -> None:
     evaluate_expression(code, {})
 
 
+async def _check_and_run(code: str) -> None:
+    check_cell(code)
+    await _run(code)
+
+
+async def _check_and_evaluate(code: str) -> None:
+    check_expression(code)
+    evaluate_expression(code, {})
+
+
 async def main() -> None:
     await measure("huge values", HUGE_VALUES, _evaluate)
     await measure("growing cells", HUGE_CELLS, _run)
     await measure("endless cells", ENDLESS_CELLS, _run)
+    await measure("cell escapes", CELL_ESCAPES, _check_and_run)
+    await measure("door escapes", EXPRESSION_ESCAPES, _check_and_evaluate)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""Every way out of the sandbox we could think of fails: statically or with SandboxError."""
+"""Every way out of the sandbox we could think of fails: statically or with SandboxError.
+
+How fast each attempt is refused is measured by ``bench.sandbox_limits``, not here.
+"""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -138,28 +139,23 @@ async def assert_escape_fails(run_code: RunCell, code: str) -> None:
 
 @pytest.mark.parametrize("code", CELL_ESCAPES)
 async def test_escape_attempt_fails_in_a_cell(run_code: RunCell, code: str) -> None:
-    started = time.perf_counter()
     await assert_escape_fails(run_code, code)
-    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.parametrize("code", EXPRESSION_ESCAPES)
 def test_escape_attempt_fails_in_a_door(code: str) -> None:
-    started = time.perf_counter()
     try:
         check_expression(code)
     except InvalidPythonCode:
         return
     with pytest.raises(SandboxError):
         evaluate_expression(code, {})
-    assert time.perf_counter() - started < 1.0
 
 
-def test_reaching_for_time_sleep_does_not_block() -> None:
-    started = time.perf_counter()
+def test_reaching_for_time_sleep_is_refused_before_the_call() -> None:
+    # The attribute itself is refused, so the call never starts and nothing blocks.
     with pytest.raises(SandboxError, match="attribute 'sleep' of 'time' is not allowed"):
         evaluate_expression("time.sleep(100)", {})
-    assert time.perf_counter() - started < 0.5
 
 
 def test_the_static_deny_list_covers_frame_attributes() -> None:
