@@ -21,22 +21,20 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
+    GraphQLSchema,
     OperationType,
     execute,
     get_operation_ast,
     parse,
-    subscribe,
     validate,
 )
-from graphql.execution import ExecutionContext
-from graphql.language import FieldNode
-from graphql.pyutils import AwaitableOrValue, Path, Undefined
-from graphql.type import GraphQLObjectType
+from graphql.execution import MapAsyncIterator, create_source_event_stream
 
 from gencaster.db import is_unavailable
 from gencaster.errors import GencasterError, ServiceUnavailable
 from gencaster.text import clip
 from gencaster.transport.arguments import check_arguments
+from gencaster.transport.fields import FieldExecution
 from gencaster.transport.limits import CostBudget, QueryLimits, check_limits
 
 logger = logging.getLogger(__name__)
@@ -208,38 +206,27 @@ async def run_document(
         "operation_name": request.operation_name,
     }
     if operation.operation == OperationType.SUBSCRIPTION:
-        return await subscribe(schema.graphql_schema, **kwargs)
-    result = execute(schema.graphql_schema, execution_context_class=SerialMutations, **kwargs)
+        return await _subscribe(schema.graphql_schema, kwargs)
+    return await _execute(schema.graphql_schema, kwargs)
+
+
+async def _execute(schema: GraphQLSchema, kwargs: dict[str, Any]) -> ExecutionResult:
+    result = execute(schema, execution_context_class=FieldExecution, **kwargs)
     return await result if isawaitable(result) else result
 
 
-class SerialMutations(ExecutionContext):
-    """Runs each mutation field only after the one before it has finished.
+async def _subscribe(
+    schema: GraphQLSchema, kwargs: dict[str, Any]
+) -> ExecutionResult | AsyncIterator[ExecutionResult]:
+    """graphql-core's ``subscribe``, with each event run by ``FieldExecution`` too."""
+    stream = await create_source_event_stream(schema, **kwargs)
+    if isinstance(stream, ExecutionResult):
+        return stream
 
-    graphql-core calls every root mutation resolver at once and awaits their
-    coroutines in turn; when one fails through a non-null field, the coroutines
-    of the rest are never awaited (a warning, and a leak). Here a resolver is
-    not called before its turn, so a failure leaves nothing started behind.
-    """
+    async def respond(payload: Any) -> ExecutionResult:
+        return await _execute(schema, {**kwargs, "root_value": payload})
 
-    def execute_fields_serially(
-        self,
-        parent_type: GraphQLObjectType,
-        source_value: Any,
-        path: Path | None,
-        fields: dict[str, list[FieldNode]],
-    ) -> AwaitableOrValue[dict[str, Any]]:
-        async def run_in_turn() -> dict[str, Any]:
-            results: dict[str, Any] = {}
-            for response_name, field_nodes in fields.items():
-                field_path = Path(path, response_name, parent_type.name)
-                result = self.execute_field(parent_type, source_value, field_nodes, field_path)
-                if result is Undefined:
-                    continue
-                results[response_name] = await result if self.is_awaitable(result) else result
-            return results
-
-        return run_in_turn()
+    return MapAsyncIterator(stream, respond)
 
 
 def bounded_traceback(error: BaseException | None) -> str:
