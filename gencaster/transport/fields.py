@@ -44,7 +44,7 @@ async def abandon(awaitables: Iterable[Awaitable[Any]], error: Exception) -> NoR
     raise error
 
 
-async def _stop(tasks: list[asyncio.Future[Any]]) -> None:
+async def _stop(tasks: Sequence[asyncio.Future[Any]]) -> None:
     # A coroutine cancelled before its first step never awaits the resolver
     # coroutine it holds, which then dies unawaited; one turn of the loop starts
     # every task, so the cancellation reaches the resolver and closes it.

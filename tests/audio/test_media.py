@@ -10,7 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sanic.exceptions import NotFound
 
+from gencaster.transport.media import open_media_file
 from tests.audio.conftest import sound_bytes
 from tests.support.server import RunningServer
 
@@ -144,3 +146,33 @@ async def test_urls_of_names_with_spaces_are_served(server: RunningServer, media
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await http.get(url)
     assert response.status_code == 200 and response.content == content
+
+
+async def test_media_storage_that_is_away_is_a_503_with_a_json_error(
+    server: RunningServer, media_root: Path, sample: tuple[str, bytes]
+):
+    url, content = sample
+    away = media_root.with_name(f"{media_root.name}-away")
+    await asyncio.to_thread(media_root.rename, away)  # unmounted, or its disk gone
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            gone = await http.get(url)
+            head = await http.head(url)
+    finally:
+        await asyncio.to_thread(away.rename, media_root)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        back = await http.get(url)
+    assert gone.status_code == 503 and head.status_code == 503
+    assert gone.headers["content-type"] == "application/json"
+    assert gone.headers["retry-after"] == "5"
+    [error] = gone.json()["errors"]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert error["message"] == "The media storage is unavailable; try again shortly"
+    assert back.status_code == 200 and back.content == content
+
+
+async def test_a_file_gone_between_finding_and_opening_it_is_a_404(media_root: Path):
+    # The race a 404 must also cover: deleted after the path check, before the open.
+    found = media_root / f"{uuid.uuid4().hex}.wav"
+    with pytest.raises(NotFound):
+        await open_media_file(found)

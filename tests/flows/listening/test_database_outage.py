@@ -128,3 +128,20 @@ async def test_listeners_who_leave_during_an_outage_are_released_after_it(
             assert again["data"]["streamInfo"]["__typename"] == "StreamInfo", again
         assert await StreamPoint.exists(uuid=point.uuid)
     await staff.http.aclose()
+
+
+async def test_media_is_served_while_the_database_is_away(proxied: ProxiedServer):
+    # /media reads only the media folder: an outage of the database is none of its business.
+    server, proxy = proxied.server, proxied.proxy
+    relative = f"audio/{uuid.uuid4().hex}.wav"
+    content = b"RIFF" + bytes(range(256)) * 4
+    (server.settings.media_root / "audio").mkdir(parents=True, exist_ok=True)
+    (server.settings.media_root / relative).write_bytes(content)
+    await proxy.cut()
+    try:
+        cookies = {SESSION_COOKIE: "a-session"}
+        async with httpx.AsyncClient(base_url=server.url, timeout=30, cookies=cookies) as http:
+            during = await http.get(f"/media/{relative}")
+    finally:
+        await proxy.restore()
+    assert during.status_code == 200 and during.content == content
