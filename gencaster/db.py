@@ -4,9 +4,12 @@ tests and aerich) and ``open_database``, which opens and closes it as one pair.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
@@ -14,6 +17,10 @@ from tortoise.context import TortoiseContext, set_global_context
 from tortoise.exceptions import DBConnectionError
 
 from gencaster.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MODEL_MODULES = ["models.story_graph", "models.stream", "models.users", "aerich.models"]
 
@@ -84,6 +91,43 @@ def is_unavailable(error: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
+
+
+async def retry_while_unavailable(attempt: Callable[[], Awaitable[T]], *, what: str) -> T:
+    """``attempt()``, again with back-off for as long as the database is unreachable.
+
+    For the writes nobody waits for (a listener's release, a point's acknowledgement,
+    a log record): their cause has gone, so an outage must delay them, not lose them.
+    ``attempt`` must be safe to repeat after an unknown outcome. Other errors raise at
+    once, and cancelling the caller ends the retries. ``what`` names the write in the
+    log ("release listener <uuid>"): a warning when it first fails, a line when it
+    succeeds at last.
+    """
+    delays = _retry_delays()
+    failures = 0
+    while True:
+        try:
+            result = await attempt()
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            failures += 1
+            delay = next(delays)
+            level = logging.WARNING if failures == 1 else logging.DEBUG
+            logger.log(level, "Could not %s (%r); retrying in %.1f s", what, error, delay)
+            await asyncio.sleep(delay)
+            continue
+        if failures:
+            logger.info("Did %s after %d failed attempts", what, failures)
+        return result
+
+
+def _retry_delays(first: float = 0.1, cap: float = 2.0) -> Iterator[float]:
+    """Doubling delays with jitter, so many writers do not retry in lock-step."""
+    delay = first
+    while True:
+        yield delay * random.uniform(0.5, 1.0)
+        delay = min(delay * 2, cap)
 
 
 def _aerich_config() -> dict[str, Any]:

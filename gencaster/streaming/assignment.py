@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -39,7 +39,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from gencaster.db import is_unavailable
+from gencaster.db import retry_while_unavailable
 from gencaster.distributor import GenCasterChannel
 from gencaster.streaming.processes import ProcessRegistry, decrement_listeners
 from gencaster.tasks import TaskSet
@@ -134,27 +134,15 @@ class StreamAssigner:
         return self._pending.start(work, name="stream-assignment", awaited=True)
 
     async def _release(self, attachment: Attachment) -> bool:
-        """Release, retrying with back-off while the database is unreachable.
+        """Release, retrying while the database is unreachable.
 
         A listener who leaves during a database outage must still be released once it
         is back, or its stream keeps counting it and its point stays taken. The delete
         is idempotent, so a retry after an unknown outcome cannot count twice.
         """
-        delays = _retry_delays()
-        while True:
-            try:
-                return await self._release_once(attachment)
-            except Exception as error:
-                if not is_unavailable(error):
-                    raise
-                delay = next(delays)
-                logger.warning(
-                    "Could not release listener %s (%r); retrying in %.1f s",
-                    attachment.uuid,
-                    error,
-                    delay,
-                )
-                await asyncio.sleep(delay)
+        return await retry_while_unavailable(
+            partial(self._release_once, attachment), what=f"release listener {attachment.uuid}"
+        )
 
     async def _release_once(self, attachment: Attachment) -> bool:
         stream_uuid = attachment.stream.uuid
@@ -256,11 +244,3 @@ class StreamAssigner:
             if not await Stream.exists(stream_point_id=point.uuid, num_listeners__gt=0):
                 return point
             taken.append(point.uuid)
-
-
-def _retry_delays(first: float = 0.1, cap: float = 2.0) -> Iterator[float]:
-    """Doubling delays with jitter, so many releasers do not retry in lock-step."""
-    delay = first
-    while True:
-        yield delay * random.uniform(0.5, 1.0)
-        delay = min(delay * 2, cap)

@@ -5,6 +5,9 @@ answers ``FINISHED`` in under a millisecond, so a later write of ``SENT`` would 
 and move the state back. Acknowledgements only ever move a state forward, in one
 conditional ``UPDATE``, so duplicated or reordered ones are harmless.
 
+An acknowledgement that arrives while the database is away is written once it is
+back: the point never repeats it, and an engine may be waiting for it.
+
 Waiting for ``FINISHED`` is event-driven: the waiter subscribes to the instruction's
 channel before the datagram leaves, and whichever process handles the acknowledgement
 publishes ``instruction.update`` after its write.
@@ -20,12 +23,14 @@ import uuid as uuid_module
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import Subquery
 from tortoise.timezone import now
 
+from gencaster.db import retry_while_unavailable
 from gencaster.distributor import GenCasterChannel, Update
 from gencaster.engine.engine import InstructionTimeoutError
 from gencaster.metrics import INSTRUCTION_ROUND_TRIP
@@ -211,9 +216,15 @@ class InstructionDispatcher:
         if ack.return_value is not None:
             changes["return_value"] = ack.return_value
         points_there = StreamPoint.filter(host=host).values("uuid")
-        changed = await StreamInstruction.filter(
+        forward = StreamInstruction.filter(
             uuid=ack.uuid, state__in=_BELOW[state], stream_point_id__in=Subquery(points_there)
-        ).update(**changes)
+        )
+        # The point will not say it again, and an engine may be waiting for it: an
+        # outage delays the write (which only moves forward, so repeating it is safe).
+        changed = await retry_while_unavailable(
+            partial(forward.update, **changes),
+            what=f"record {state.value} of instruction {ack.uuid}",
+        )
         if changed:
             if ack.return_value_replaced:
                 logger.info(

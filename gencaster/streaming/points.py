@@ -226,6 +226,7 @@ class StreamPointHandler:
             stream_point=point,
             origin="remote_action",
             name=__name__,
+            retry=True,  # what a performer did is kept through a database outage
         )
 
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any, Protocol
 
+from gencaster.db import is_unavailable
 from gencaster.tasks import TaskSet
 from gencaster.throttled_log import ThrottledLog
 
@@ -97,6 +98,7 @@ class OscServer:
         self._malformed_log = ThrottledLog(logger, "malformed OSC datagrams")
         self._overload_log = ThrottledLog(logger, "OSC datagrams dropped while overloaded")
         self._failure_log = ThrottledLog(logger, "OSC handler failures")
+        self._unavailable_log = ThrottledLog(logger, "OSC messages dropped in an outage")
 
     @property
     def port(self) -> int:
@@ -127,7 +129,12 @@ class OscServer:
         if transport is not None:
             transport.close()
         await self._pending.cancel_all()
-        for budget in (self._malformed_log, self._overload_log, self._failure_log):
+        for budget in (
+            self._malformed_log,
+            self._overload_log,
+            self._failure_log,
+            self._unavailable_log,
+        ):
             budget.flush()
 
     @property
@@ -175,7 +182,19 @@ class OscServer:
     async def _call(self, host: str, port: int, message: Message) -> None:
         try:
             await self._handler_call(host, message)
-        except Exception:
+        except Exception as error:
+            if is_unavailable(error):
+                # Writes that must not be lost retry inside the handler; what reaches
+                # here is worth no wait (the next beacon comes in seconds).
+                self._unavailable_log.log(
+                    logging.WARNING,
+                    "Dropped %s from %s:%s: the database is unavailable (%r)",
+                    type(message).__name__,
+                    host,
+                    port,
+                    error,
+                )
+                return
             # The top of a task: the handler's error is logged with the sender and
             # must not reach the loop's exception handler or stop the server.
             self._failure_log.log(

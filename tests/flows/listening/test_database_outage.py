@@ -8,9 +8,11 @@ what the sockets show, and the stream point is free again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -20,15 +22,24 @@ import pytest_asyncio
 
 from gencaster.auth import SESSION_COOKIE
 from gencaster.cli import migrate_database
-from models import ListenerAttachment, Node, Stream, StreamPoint
+from gencaster.streaming.logs import StreamLogWriter
+from models import (
+    InstructionState,
+    ListenerAttachment,
+    Node,
+    Stream,
+    StreamInstruction,
+    StreamLog,
+    StreamPoint,
+)
 from tests.conftest import make_settings
 from tests.flows.listening.test_listening_flow import STREAM_INFO, staff_client, wait_for_point
 from tests.support.builders import add_graph
 from tests.support.databases import postgres_database
-from tests.support.osc import fake_points
+from tests.support.osc import acknowledge_datagram, fake_points
 from tests.support.polling import eventually
 from tests.support.proxy import TcpProxy
-from tests.support.server import RunningServer, running_server
+from tests.support.server import RunningServer, free_port, running_server
 from tests.support.ws import graphql_socket
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -145,3 +156,80 @@ async def test_media_is_served_while_the_database_is_away(proxied: ProxiedServer
     finally:
         await proxy.restore()
     assert during.status_code == 200 and during.content == content
+
+
+def logged(caplog: pytest.LogCaptureFixture, text: str) -> Callable[[], bool]:
+    return lambda: any(text in record.getMessage() for record in caplog.records)
+
+
+async def test_an_acknowledgement_during_an_outage_is_recorded_after_it(
+    proxied: ProxiedServer, caplog: pytest.LogCaptureFixture
+):
+    server, proxy = proxied.server, proxied.proxy
+    point = await StreamPoint.create(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM))
+    instruction = await StreamInstruction.create(
+        stream_point=point, instruction_text="1 + 1", state=InstructionState.SENT
+    )
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
+    )
+    caplog.set_level(logging.INFO)
+    await proxy.cut()
+    try:
+        datagram = acknowledge_datagram(str(instruction.uuid), b"2")
+        transport.sendto(datagram, ("127.0.0.1", server.settings.osc_port))
+        await eventually(
+            logged(caplog, f"Could not record FINISHED of instruction {instruction.uuid}"),
+            within=WITHIN,
+        )
+    finally:
+        transport.close()
+        await proxy.restore()
+
+    async def recorded() -> bool:
+        row = await StreamInstruction.get(uuid=instruction.uuid)
+        return row.state == InstructionState.FINISHED and row.return_value == "2"
+
+    await eventually(recorded, within=WITHIN)
+    assert not logged(caplog, "OSC handler failed")()
+
+
+async def test_a_log_record_nobody_waits_for_is_stored_after_an_outage(
+    proxied: ProxiedServer, caplog: pytest.LogCaptureFixture
+):
+    server, proxy = proxied.server, proxied.proxy
+    point = await StreamPoint.create(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM))
+    message = f"print during the outage {uuid.uuid4().hex}"
+    caplog.set_level(logging.INFO)
+    await proxy.cut()
+    try:
+        writer = StreamLogWriter(server.services.channel)
+        record = asyncio.ensure_future(writer.log(message, stream_point=point, retry=True))
+        await eventually(logged(caplog, "Could not store log record"), within=WITHIN)
+        assert not record.done()
+    finally:
+        await proxy.restore()
+    async with asyncio.timeout(WITHIN):
+        await record
+    assert await StreamLog.filter(message=message, stream_point_id=point.uuid).count() == 1
+
+
+async def test_a_beacon_during_an_outage_is_dropped_with_one_clear_line(
+    proxied: ProxiedServer, caplog: pytest.LogCaptureFixture
+):
+    server, proxy = proxied.server, proxied.proxy
+    caplog.set_level(logging.WARNING)
+    async with fake_points(server.settings.osc_port, beacon_interval=0.2) as make_fake:
+        await proxy.cut()
+        try:
+            await make_fake()
+            await eventually(
+                logged(caplog, "Dropped Beacon from 127.0.0.1"),
+                within=WITHIN,
+            )
+        finally:
+            await proxy.restore()
+    assert not logged(caplog, "OSC handler failed")()
+    ours = [record for record in caplog.records if record.name.startswith("gencaster")]
+    assert not [record for record in ours if record.exc_info]
