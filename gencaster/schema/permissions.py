@@ -15,6 +15,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo, GraphQLSchema
 
 from gencaster.errors import Forbidden, Unauthenticated
+from gencaster.schema.context import GraphQLContext
 
 PUBLIC_FIELDS: dict[str, frozenset[str]] = {
     "Query": frozenset({"graphs", "streamPoints", "streamPoint", "isAuthenticated"}),
@@ -36,9 +37,11 @@ def staff_fields(schema: GraphQLSchema) -> list[tuple[str, str]]:
 
 def _check(info: GraphQLResolveInfo) -> None:
     context = info.context
-    if getattr(context, "is_staff", False):
+    if not isinstance(context, GraphQLContext):  # fail closed on anything else
+        raise Unauthenticated()
+    if context.is_staff:
         return
-    if getattr(context, "user", None) is not None:
+    if context.user is not None:
         raise Forbidden("This needs a staff user")
     raise Unauthenticated()
 
