@@ -163,13 +163,14 @@ class OscRuntime:
         self.osc = OscClient()
         await self.osc.start()
         dispatcher = InstructionDispatcher(osc=self.osc, channel=channel)
+        self.speech = create_speech_service(settings, self.media)
         handler = create_point_handler(
             settings,
             channel=channel,
             media=self.media,
             dispatcher=dispatcher,
             logs=StreamLogWriter(channel),
-            speech=create_speech_service(settings, self.media),
+            speech=self.speech,
         )
         self.server = OscServer(handler, host=settings.osc_host, port=settings.osc_port or 7000)
         await start_osc_server(self.server, settings.osc_host, settings.osc_port or 7000)
@@ -177,6 +178,7 @@ class OscRuntime:
 
     async def close(self) -> None:
         await self.server.close()
+        await self.speech.close()  # its syntheses still in flight
         await self.osc.close()
 
 
