@@ -11,12 +11,14 @@ executor, which reports them in its own words.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    GraphQLField,
     GraphQLInputObjectType,
     GraphQLInputType,
     GraphQLList,
@@ -68,34 +70,63 @@ def _problem(value: Any, type_: GraphQLInputType, limit: int) -> str | None:
     return None
 
 
-class _ArgumentChecker(Visitor):
-    def __init__(self, type_info: TypeInfo, variables: dict[str, Any], max_text_chars: int) -> None:
+class _ArgumentFields(Visitor):
+    """Collects every field of a document that takes arguments, with its definition."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
         super().__init__()
         self.type_info = type_info
-        self.variables = variables
-        self.max_text_chars = max_text_chars
-        self.errors: list[GraphQLError] = []
+        self.fields: list[tuple[FieldNode, GraphQLField]] = []
 
     def enter_field(self, node: FieldNode, *_args: Any) -> None:
         field_def = self.type_info.get_field_def()
-        if field_def is None or not field_def.args or self.errors:
-            return
-        try:
-            values = get_argument_values(field_def, node, self.variables)
-        except GraphQLError:
-            return  # the executor reports it
-        for name, arg in field_def.args.items():
-            extensions = arg.extensions or {}
-            key = arg.out_name or name
-            if extensions.get("credential") or key not in values:
-                continue
-            limit = extensions.get("max_length", self.max_text_chars)
-            problem = _problem(values[key], arg.type, limit)
-            if problem is not None:
-                self.errors.append(
-                    _bad_input(f"Argument {name!r} of {node.name.value!r} {problem}", node)
-                )
-                return
+        if field_def is not None and field_def.args:
+            self.fields.append((node, field_def))
+
+
+# Finding the fields walks the whole document with type information, which costs more
+# than checking their values; documents repeat (the parse cache hands out the same
+# object), so the walk is done once per document. Entries hold their document, so an
+# id is never reused while its entry lives.
+_PLANS: OrderedDict[tuple[int, int], tuple[DocumentNode, list[tuple[FieldNode, GraphQLField]]]]
+_PLANS = OrderedDict()
+_PLANS_SIZE = 512
+
+
+def _argument_fields(
+    schema: GraphQLSchema, document: DocumentNode
+) -> list[tuple[FieldNode, GraphQLField]]:
+    key = (id(schema), id(document))
+    cached = _PLANS.get(key)
+    if cached is not None:
+        _PLANS.move_to_end(key)
+        return cached[1]
+    type_info = TypeInfo(schema)
+    collector = _ArgumentFields(type_info)
+    visit(document, TypeInfoVisitor(type_info, collector))
+    _PLANS[key] = (document, collector.fields)
+    while len(_PLANS) > _PLANS_SIZE:
+        _PLANS.popitem(last=False)
+    return collector.fields
+
+
+def _field_problem(
+    node: FieldNode, field_def: GraphQLField, variables: dict[str, Any], max_text_chars: int
+) -> GraphQLError | None:
+    try:
+        values = get_argument_values(field_def, node, variables)
+    except GraphQLError:
+        return None  # the executor reports it
+    for name, arg in field_def.args.items():
+        extensions = arg.extensions or {}
+        key = arg.out_name or name
+        if extensions.get("credential") or key not in values:
+            continue
+        limit = extensions.get("max_length", max_text_chars)
+        problem = _problem(values[key], arg.type, limit)
+        if problem is not None:
+            return _bad_input(f"Argument {name!r} of {node.name.value!r} {problem}", node)
+    return None
 
 
 def check_arguments(
@@ -110,7 +141,8 @@ def check_arguments(
     coerced = get_variable_values(schema, operation.variable_definitions or (), raw_variables or {})
     if isinstance(coerced, list):
         return []  # invalid variables: the executor reports them
-    type_info = TypeInfo(schema)
-    checker = _ArgumentChecker(type_info, coerced, max_text_chars)
-    visit(document, TypeInfoVisitor(type_info, checker))
-    return checker.errors
+    for node, field_def in _argument_fields(schema, document):
+        error = _field_problem(node, field_def, coerced, max_text_chars)
+        if error is not None:
+            return [error]
+    return []
