@@ -39,6 +39,7 @@ from gencaster.transport.limits import CostBudget, QueryLimits
 from gencaster.transport.media import register_media
 from gencaster.transport.metrics import register_metrics
 from gencaster.transport.multipart import MultipartParser
+from gencaster.transport.read_cache import ReadCache
 from gencaster.transport.routes import add_graphql_route
 from gencaster.transport.websocket import GraphQLWebSocketEndpoint
 from gencaster.transport.ws.operation import SocketSettings
@@ -152,6 +153,8 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app.ctx.query_limits = query_limits(settings)
     app.ctx.connection_budget = connection_budget(settings)
     app.ctx.live_requests = LiveRequests()
+    cache_bytes = settings.graph_read_cache_bytes
+    app.ctx.read_cache = ReadCache(cache_bytes) if cache_bytes else None
     app.ctx.connection_limits = ConnectionLimits(
         head_timeout=settings.request_head_timeout_s,
         max_per_address=settings.max_connections_per_address,

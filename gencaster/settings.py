@@ -108,6 +108,8 @@ class Settings(BaseModel):
     request_head_timeout_s: PositiveSeconds = 10.0
     request_body_timeout_s: PositiveSeconds = 60.0
     max_connections_per_address: Positive = 64
+    # Answers of graph reads kept per worker (transport/read_cache.py), in bytes; 0: none.
+    graph_read_cache_bytes: Annotated[int, Field(ge=0)] = 32 * 1024 * 1024
     # Free text without a column bound (cell code, markdown, descriptions), in characters.
     max_text_chars: Positive = 200_000
     # How often open staff subscriptions re-check that their login still holds.

@@ -16,14 +16,21 @@ from sanic.response import HTTPResponse
 from gencaster.auth import SESSION_COOKIE
 from gencaster.db import is_unavailable
 from gencaster.errors import ServiceUnavailable
+from gencaster.graph_changes import graph_versions
 from gencaster.metrics import OPERATIONS
 from gencaster.schema.context import GraphQLContext
 from gencaster.transport.csrf import request_origin_allowed
 from gencaster.transport.decoding import UndecodableInput, decode_json, media_type
-from gencaster.transport.execution import GraphQLRequest, execute_request, format_result
+from gencaster.transport.execution import (
+    GraphQLRequest,
+    format_result,
+    prepare_request,
+    run_document,
+)
 from gencaster.transport.graphiql import graphiql_html
 from gencaster.transport.limits import CostBudget
 from gencaster.transport.multipart import MultipartError, MultipartParser, MultipartRequest
+from gencaster.transport.read_cache import ReadCache, ReadKey, caller_class, read_key
 
 logger = logging.getLogger(__name__)
 
@@ -265,19 +272,61 @@ async def _serve(request: Request) -> HTTPResponse | None:
         return None
     OPERATIONS.labels(protocol="http").inc()
     try:
-        result = await execute_request(
-            request.app.ctx.schema,
-            graphql_request,
-            context,
-            allow_mutations=allow_mutations,
-            limits=request.app.ctx.query_limits,
-            budget=_connection_budget(request),
-        )
+        resp = await _answer(request, graphql_request, context, allow_mutations)
     finally:
         if form is not None:  # whatever a resolver did not store is deleted
             await form.discard()
+    _apply_session_cookie(resp, context, request)
+    return resp
+
+
+async def _answer(
+    request: Request, graphql_request: GraphQLRequest, context: GraphQLContext, mutations: bool
+) -> HTTPResponse:
+    """Run the request, or serve the kept answer of a graph read whose graphs did not change."""
+    schema = request.app.ctx.schema
+    document = prepare_request(
+        schema,
+        graphql_request,
+        allow_mutations=mutations,
+        limits=request.app.ctx.query_limits,
+        budget=_connection_budget(request),
+    )
+    if isinstance(document, ExecutionResult):
+        return response.json(format_result(document))
+    cache: ReadCache | None = request.app.ctx.read_cache
+    key = versions = None
+    if cache is not None:
+        key = read_key(
+            document,
+            query=graphql_request.query,
+            operation_name=graphql_request.operation_name,
+            variables=graphql_request.variables,
+            caller=caller_class(context.user),
+        )
+        versions = await _versions(key)
+        kept = cache.get(key, versions) if key is not None and versions is not None else None
+        if kept is not None:
+            return HTTPResponse(kept, content_type="application/json")
+    result = await run_document(schema, document, graphql_request, context)
     if not isinstance(result, ExecutionResult):  # a subscription: only over WebSocket
         return error_response("Subscriptions need a WebSocket connection")
     resp = response.json(format_result(result))
-    _apply_session_cookie(resp, context, request)
+    if cache is not None and key is not None and versions is not None and not result.errors:
+        cache.put(key, versions, bytes(resp.body or b""))
     return resp
+
+
+async def _versions(key: ReadKey | None) -> tuple[int, ...] | None:
+    """The graphs' versions now, read before running; ``None``: do not keep (or use) an answer."""
+    if key is None:
+        return None
+    try:
+        current = await graph_versions(key.graphs)
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        return None  # running the request reports the outage the usual way
+    if len(current) != len(key.graphs):
+        return None  # an unknown graph: the answer is an error, never kept
+    return tuple(current[graph] for graph in key.graphs)
