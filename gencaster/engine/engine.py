@@ -373,7 +373,10 @@ class Engine:
                     await self._log_still_waiting(pending, warn_after, timeout)
             await finished
         finally:
+            # Leave only once the waiter has stopped: the pending block closes the
+            # acknowledgement feed it may still be reading.
             finished.cancel()
+            await asyncio.wait({finished})
 
     async def _log_still_waiting(
         self, pending: PendingInstruction, waited: float, timeout: float
