@@ -130,9 +130,12 @@ def _retry_delays(first: float = 0.1, cap: float = 2.0) -> Iterator[float]:
         delay = min(delay * 2, cap)
 
 
-def _aerich_config() -> dict[str, Any]:
-    """Read at import by aerich (``[tool.aerich]``): the environment's database."""
-    return tortoise_config(Settings.from_env().database_url)
+def __getattr__(name: str) -> Any:
+    """``TORTOISE_ORM``, which aerich reads (``[tool.aerich]``): the environment's database.
 
-
-TORTOISE_ORM = _aerich_config()
+    Built when asked for, so importing this module reads no settings: a bad setting
+    is then reported once, by whoever checks the settings, not as an import error.
+    """
+    if name == "TORTOISE_ORM":
+        return tortoise_config(Settings.from_env().database_url)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
