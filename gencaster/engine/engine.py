@@ -144,6 +144,7 @@ class StreamLog(Protocol):
         stream_point: StreamPoint | UUID | None = ...,
         origin: str = ...,
         name: str | None = ...,
+        retry: bool = ...,
     ) -> object: ...
 
 
@@ -259,7 +260,10 @@ class Engine:
         """
         self.ended = True
 
-    async def log(self, message: str, level: LogLevel = LogLevel.INFO) -> None:
+    async def log(
+        self, message: str, level: LogLevel = LogLevel.INFO, *, retry: bool = False
+    ) -> None:
+        """Write to the stream's log; ``retry`` for a record nobody waits for (see logs)."""
         await self.services.logs.log(
             message,
             level=level,
@@ -267,6 +271,7 @@ class Engine:
             stream_point=self.point,
             origin="graph_engine",
             name="gencaster.engine",
+            retry=retry,
         )
 
     async def run(self) -> AsyncGenerator[EngineEvent, None]:
@@ -414,7 +419,8 @@ class Engine:
 
     def _print(self, text: str) -> None:
         """``print`` in a cell is synchronous; its log entry is written in the background."""
-        self._prints.start(self.log(text, LogLevel.INFO), name=f"print-{self.stream.uuid}")
+        entry = self.log(text, LogLevel.INFO, retry=True)
+        self._prints.start(entry, name=f"print-{self.stream.uuid}")
 
     async def run_markdown(self, cell: ScriptCell) -> AsyncGenerator[EngineEvent, None]:
         speech = self.services.speech
