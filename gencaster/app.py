@@ -30,6 +30,7 @@ from gencaster.schema.subscriptions import SHAREABLE_SUBSCRIPTIONS
 from gencaster.services import create_services
 from gencaster.settings import Settings
 from gencaster.streaming.runtime import StreamingRuntime
+from gencaster.streaming.tts import configured_backend
 from gencaster.transport.connections import ConnectionLimits
 from gencaster.transport.contexts import access_key, feed_context, staff_watch, websocket_hooks
 from gencaster.transport.graphiql import STATIC_DIR
@@ -137,6 +138,8 @@ def connection_budget(settings: Settings) -> Callable[[], CostBudget]:
 
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or Settings.from_env()
+    # Refused here, by every way of starting the app, not at a listener's first cell.
+    configured_backend(settings)
     # Logging is set up once per process by whoever runs the app (the CLI, tests);
     # Sanic's own set-up would add handlers that write its records a second time.
     app = Sanic(_app_name(), configure_logging=False)

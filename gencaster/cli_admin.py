@@ -440,17 +440,9 @@ def _reason(exc: BaseException) -> str:
 
 def check_speech(settings: Settings) -> None:
     """The speech backend and its language, checked before anything listens."""
-    from gencaster.streaming.speech import EspeakBackend, SpeechError, create_speech_backend
+    from gencaster.streaming.tts import configured_backend
 
-    try:
-        backend = create_speech_backend(settings.tts_backend, language=settings.tts_language)
-    except (SpeechError, ValueError) as exc:
-        raise SettingsError(f"GENCASTER_TTS_BACKEND={settings.tts_backend}: {exc}") from None
-    if isinstance(backend, EspeakBackend):
-        try:
-            backend.check_language()
-        except SpeechError as exc:
-            raise SettingsError(f"GENCASTER_TTS_LANGUAGE={settings.tts_language}: {exc}") from None
+    configured_backend(settings)
 
 
 def read_password(args: argparse.Namespace) -> str:

@@ -7,7 +7,9 @@ import stat
 from pathlib import Path
 
 import pytest
+from sanic import Sanic
 
+from gencaster.app import create_app
 from gencaster.settings import Settings, SettingsError
 
 
@@ -163,3 +165,22 @@ def test_a_configured_key_is_used_and_no_file_is_written(tmp_path: Path) -> None
     settings = Settings(data_dir=tmp_path, secret_key="configured-key")
     assert settings.resolved_secret_key() == "configured-key"
     assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("language", ["zz", "klingon"])
+def test_an_app_is_not_built_for_a_language_the_speech_engine_lacks(
+    tmp_path: Path, language: str
+) -> None:
+    # However the app is started (serve, a worker, sanic --factory, a test), not at the
+    # first markdown cell in front of a listener.
+    settings = Settings(data_dir=tmp_path, tts_language=language)
+    with pytest.raises(SettingsError) as refused:
+        create_app(settings)
+    message = str(refused.value)
+    assert message.startswith(f"GENCASTER_TTS_LANGUAGE={language}: "), message
+    assert repr(language) in message and "\n" not in message
+
+
+def test_an_app_is_built_for_a_language_the_speech_engine_has(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, tts_language="en-gb"))
+    Sanic.unregister_app(app)

@@ -30,8 +30,9 @@ from tortoise.transactions import in_transaction
 from gencaster.audio import AudioProbe, InvalidAudio, probe_audio
 from gencaster.media import MediaStore
 from gencaster.metrics import SPEECH_CACHE
-from gencaster.settings import Settings
+from gencaster.settings import Settings, SettingsError
 from gencaster.streaming.speech import (
+    EspeakBackend,
     SpeechBackend,
     SpeechError,
     create_speech_backend,
@@ -191,6 +192,29 @@ class SpeechService:
 
 
 def create_speech_service(settings: Settings, media: MediaStore) -> SpeechService:
-    """The configured backend (``GENCASTER_TTS_BACKEND``, ``_LANGUAGE``) behind a cache."""
-    backend = create_speech_backend(settings.tts_backend, language=settings.tts_language)
-    return SpeechService(backend=backend, media=media)
+    """The configured backend (``GENCASTER_TTS_BACKEND``, ``_LANGUAGE``) behind a cache.
+
+    Raises ``SettingsError`` naming the setting the backend cannot work with.
+    """
+    return SpeechService(backend=configured_backend(settings), media=media)
+
+
+def configured_backend(settings: Settings) -> SpeechBackend:
+    """The speech backend the settings name, checked as far as can be without a network.
+
+    A language eSpeak NG does not have would only fail at the first markdown cell, in
+    front of a listener; Google's voices are asked of the network at synthesis time.
+    """
+    language_error = f"GENCASTER_TTS_LANGUAGE={settings.tts_language}"
+    try:
+        backend = create_speech_backend(settings.tts_backend, language=settings.tts_language)
+    except SpeechError as exc:  # no such backend, or its library is missing
+        raise SettingsError(f"GENCASTER_TTS_BACKEND={settings.tts_backend}: {exc}") from None
+    except ValueError as exc:  # the backend cannot read the language tag
+        raise SettingsError(f"{language_error}: {exc}") from None
+    if isinstance(backend, EspeakBackend):
+        try:
+            backend.check_language()
+        except SpeechError as exc:
+            raise SettingsError(f"{language_error}: {exc}") from None
+    return backend
