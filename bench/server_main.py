@@ -1,11 +1,20 @@
-"""The real Gencaster app for benchmarks, plus ``GET /_bench/queries`` (SQL statements run)."""
+"""The real Gencaster app for benchmarks, plus ``GET /_bench/queries`` (SQL statements run).
+
+``GET /_bench/gc`` gives the collection pauses since the last call. With
+``GENCASTER_BENCH_COUNT_QUERIES=0`` statements are not counted (counting logs each
+one, which costs CPU a fan-out benchmark would charge to the server).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import resource
 
 from sanic import Request, Sanic, text
 
+from bench.gc_pauses import GcPauses
 from gencaster.app import create_app
 from gencaster.cli import configure_logging
 from gencaster.settings import Settings
@@ -25,17 +34,25 @@ class QueryCounter(logging.Handler):
 def main() -> None:
     configure_logging()
     settings = Settings.from_env()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 10,000 sockets need it
     app = create_app(settings)
     counter = QueryCounter()
-    database_logger = logging.getLogger("tortoise.db_client")
-    database_logger.setLevel(logging.DEBUG)
-    database_logger.propagate = False
-    database_logger.addHandler(counter)
+    if os.environ.get("GENCASTER_BENCH_COUNT_QUERIES", "1") != "0":
+        database_logger = logging.getLogger("tortoise.db_client")
+        database_logger.setLevel(logging.DEBUG)
+        database_logger.propagate = False
+        database_logger.addHandler(counter)
+    pauses = GcPauses()
 
     async def queries(request: Request) -> object:
         return text(str(counter.count))
 
+    async def collections(request: Request) -> object:
+        return text(json.dumps(pauses.take()))
+
     app.add_route(queries, "/_bench/queries")
+    app.add_route(collections, "/_bench/gc")
     app.prepare(
         host="127.0.0.1",
         port=settings.port,

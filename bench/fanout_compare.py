@@ -1,0 +1,358 @@
+"""Fan-out of one ``updateNode`` to N ``graph`` subscribers, against the bare-Sanic ceiling.
+
+    .venv/bin/python -m bench.fanout_compare --watchers 1000 5000 10000 [--updates 10]
+        [--clients 4] [--spacing 1.0] [--only gencaster|baseline]
+
+For each N, first Gencaster (``bench.server_main``: SQLite, in-process broker,
+statements not counted) and then ``bench.baseline_fanout`` (same frames, no
+GraphQL, database or broker) each get N ``graphql-transport-ws`` sockets from
+``--clients`` client processes (so the client is not the bottleneck), subscribed to
+one graph; then M position changes are sent ``--spacing`` seconds apart. Printed per
+server and N: server CPU per update (user + system time of the server process over
+the updates, divided by M), delivery latency p50/p99/max from the change's request to
+each socket's frame, the fraction delivered, server RSS per subscribed socket, and
+the collection pauses during the updates (count, full collections, longest). Then the
+ratio Gencaster / baseline for CPU and p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import httpx
+import psutil
+from websockets.asyncio.client import connect
+
+from bench.baseline_fanout import POSITION_MARK
+from bench.support import percentile, server, staff_session
+from gencaster.auth import SESSION_COOKIE
+from tests.support.polling import eventually
+from tests.support.server import free_port
+
+GRAPH_SUB = (
+    "subscription($g: UUID!) { graph(graphUuid: $g) { uuid nodes { uuid name positionX } } }"
+)
+UPDATE_NODE = "mutation($u: NodeUpdate!) { updateNode(nodeUpdate: $u) }"
+
+
+@dataclass
+class Target:
+    """One server under test: where its sockets go and how a change is made."""
+
+    name: str
+    pid: int
+    ws_url: str
+    cookie: str
+    graph_uuid: str
+    change: Any  # async (position) -> None
+
+
+# ---------------------------------------------------------------- client processes
+
+
+def _client_process(
+    ws_url: str, cookie: str, graph_uuid: str, count: int, pipe: Connection
+) -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    asyncio.run(_client_main(ws_url, cookie, graph_uuid, count, pipe))
+
+
+async def _client_main(
+    ws_url: str, cookie: str, graph_uuid: str, count: int, pipe: Connection
+) -> None:
+    arrivals: list[tuple[float, float]] = []  # (positionX, monotonic arrival)
+    sockets: list[Any] = []
+    subscribe = json.dumps(
+        {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": GRAPH_SUB, "variables": {"g": graph_uuid}},
+        }
+    )
+
+    async def one() -> None:
+        socket = await connect(
+            ws_url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            additional_headers={"Cookie": f"{SESSION_COOKIE}={cookie}"} if cookie else None,
+            max_queue=None,
+            open_timeout=120,
+            compression=None,
+        )
+        sockets.append(socket)
+        await socket.send('{"type":"connection_init","payload":{}}')
+        await socket.recv()
+        await socket.send(subscribe)
+        await socket.recv()  # the graph as it is now
+
+    for start in range(0, count, 200):
+        await asyncio.gather(*(one() for _ in range(min(200, count - start))))
+    pipe.send(("ready", len(sockets)))
+
+    async def read(socket: Any) -> None:
+        async for raw in socket:
+            now = time.monotonic()
+            marker = raw.rfind('"positionX":')
+            if marker >= 0:
+                value = raw[marker + 12 :].split("}", 1)[0].split(",", 1)[0]
+                arrivals.append((float(value), now))
+
+    readers = [asyncio.create_task(read(socket)) for socket in sockets]
+    await asyncio.to_thread(pipe.recv)  # "stop"
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    pipe.send(("arrivals", arrivals))
+    await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+
+
+# ---------------------------------------------------------------- one round
+
+
+def _cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def _rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 1e6
+
+
+async def _gc_figures(http: httpx.AsyncClient, base: str) -> dict[str, float]:
+    return (await http.get(f"{base}/_bench/gc")).json()
+
+
+async def run_round(
+    target: Target, base: str, watchers: int, updates: int, clients: int, spacing: float
+) -> dict[str, float]:
+    context = multiprocessing.get_context("spawn")
+    pipes, processes = [], []
+    rss_before = _rss_mb(target.pid)
+    started = time.monotonic()
+    for index in range(clients):
+        count = watchers // clients + (1 if index < watchers % clients else 0)
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=_client_process,
+            args=(target.ws_url, target.cookie, target.graph_uuid, count, theirs),
+        )
+        process.start()
+        pipes.append(ours)
+        processes.append(process)
+    for pipe in pipes:
+        kind, _ = await asyncio.to_thread(pipe.recv)
+        assert kind == "ready"
+    connect_s = time.monotonic() - started
+    await asyncio.sleep(1.0)
+    rss_joined = _rss_mb(target.pid)
+    async with httpx.AsyncClient(timeout=120) as http:
+        await _gc_figures(http, base)
+        cpu_before = _cpu_seconds(target.pid)
+        sent: dict[float, float] = {}
+        for index in range(1, updates + 1):
+            position = float(index)
+            sent[position] = time.monotonic()
+            await target.change(position)
+            await asyncio.sleep(spacing)
+        cpu = (_cpu_seconds(target.pid) - cpu_before) / updates
+        collections = await _gc_figures(http, base)
+    latencies, delivered = [], 0
+    for pipe in pipes:
+        pipe.send("stop")
+    for pipe in pipes:
+        kind, arrivals = await asyncio.to_thread(pipe.recv)
+        for position, arrived in arrivals:
+            if position in sent:
+                latencies.append((arrived - sent[position]) * 1000)
+                delivered += 1
+    for process in processes:
+        await asyncio.to_thread(process.join, 30)
+    figures = {
+        "cpu_ms": cpu * 1000,
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "max": max(latencies, default=float("nan")),
+        "delivered": delivered / (watchers * updates),
+        "kib_per_socket": (rss_joined - rss_before) * 1e6 / 1024 / watchers,
+        "connect_s": connect_s,
+        "gc_count": collections["count"],
+        "gc_full": collections["full"],
+        "gc_max_ms": collections["max_ms"],
+    }
+    print(
+        f"{target.name:>9} N={watchers:5d} M={updates}: CPU/update {figures['cpu_ms']:7.1f} ms | "
+        f"latency ms p50 {figures['p50']:7.1f} p99 {figures['p99']:7.1f} "
+        f"max {figures['max']:7.1f} | delivered {figures['delivered']:.4f} | "
+        f"{figures['kib_per_socket']:5.1f} KiB/socket | connect {connect_s:5.1f} s | "
+        f"gc {collections['count']} ({collections['full']} full, longest "
+        f"{collections['max_ms']:.1f} ms)",
+        flush=True,
+    )
+    return figures
+
+
+# ---------------------------------------------------------------- the two servers
+
+
+@asynccontextmanager
+async def gencaster_target() -> AsyncIterator[tuple[Target, str, str]]:
+    """Gencaster with a graph; also yields its first ``next`` frame as a template."""
+    settings = {"max_connections_per_address": "100000", "ws_init_timeout_s": "120"}
+    os.environ["GENCASTER_BENCH_COUNT_QUERIES"] = "0"
+    async with server(**settings) as running:
+        http = await staff_session(running)
+        graph = (
+            await http.post(
+                running.url,
+                json={
+                    "query": "mutation($i: AddGraphInput!) { addGraph(graphInput: $i) "
+                    "{ uuid nodes { uuid } } }",
+                    "variables": {
+                        "i": {
+                            "name": "fanout",
+                            "displayName": "fanout",
+                            "slugName": "fanout",
+                            "streamAssignmentPolicy": "ONE_USER_ONE_STREAM",
+                            "templateName": "DEFAULT",
+                        }
+                    },
+                },
+            )
+        ).json()["data"]["addGraph"]
+        node_uuid = graph["nodes"][0]["uuid"]
+        cookie = http.cookies[SESSION_COOKIE]
+        frame = await _first_frame(running.ws_url, cookie, graph["uuid"])
+
+        async def change(position: float) -> None:
+            variables = {"u": {"uuid": node_uuid, "positionX": position}}
+            response = await http.post(
+                running.url, json={"query": UPDATE_NODE, "variables": variables}
+            )
+            response.raise_for_status()
+
+        target = Target(
+            "gencaster", running.process.pid, running.ws_url, cookie, graph["uuid"], change
+        )
+        try:
+            yield target, f"http://127.0.0.1:{running.port}", frame
+        finally:
+            await http.aclose()
+
+
+async def _first_frame(ws_url: str, cookie: str, graph_uuid: str) -> str:
+    async with connect(
+        ws_url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        additional_headers={"Cookie": f"{SESSION_COOKIE}={cookie}"},
+    ) as socket:
+        await socket.send('{"type":"connection_init","payload":{}}')
+        await socket.recv()
+        payload = {"query": GRAPH_SUB, "variables": {"g": graph_uuid}}
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        return str(await socket.recv())
+
+
+@asynccontextmanager
+async def baseline_target(frame: str, graph_uuid: str) -> AsyncIterator[tuple[Target, str]]:
+    marker = frame.rfind('"positionX":') + len('"positionX":')
+    end = min(i for i in (frame.find(",", marker), frame.find("}", marker)) if i >= 0)
+    template = frame[:marker] + POSITION_MARK + frame[end:]
+    port = free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        file.write(template)
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bench.baseline_fanout", "--port", str(port), "--frame", file.name),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    http = httpx.AsyncClient(timeout=120)
+
+    async def up() -> bool:
+        try:
+            return (await http.get(f"{base}/_bench/gc")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    async def change(position: float) -> None:
+        (
+            await http.post(f"{base}/broadcast", params={"position": repr(position)})
+        ).raise_for_status()
+
+    try:
+        await eventually(up, within=30, message="the baseline did not start")
+        yield (
+            Target(
+                "baseline", process.pid, f"ws://127.0.0.1:{port}/graphql", "", graph_uuid, change
+            ),
+            base,
+        )
+    finally:
+        await http.aclose()
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
+        os.unlink(file.name)
+
+
+async def main(arguments: argparse.Namespace) -> None:
+    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    async with gencaster_target() as (gencaster, base, frame):
+        print(f"frame: {len(frame.encode())} bytes", flush=True)
+        if arguments.only != "baseline":
+            for watchers in arguments.watchers:
+                results["gencaster", watchers] = await run_round(
+                    gencaster,
+                    base,
+                    watchers,
+                    arguments.updates,
+                    arguments.clients,
+                    arguments.spacing,
+                )
+    if arguments.only != "gencaster":
+        async with baseline_target(frame, gencaster.graph_uuid) as (baseline, base):
+            for watchers in arguments.watchers:
+                results["baseline", watchers] = await run_round(
+                    baseline,
+                    base,
+                    watchers,
+                    arguments.updates,
+                    arguments.clients,
+                    arguments.spacing,
+                )
+    for watchers in arguments.watchers:
+        ours, ceiling = results.get(("gencaster", watchers)), results.get(("baseline", watchers))
+        if ours and ceiling:
+            cpu_ratio = ours["cpu_ms"] / ceiling["cpu_ms"]
+            print(
+                f"    ratio N={watchers:5d}: CPU/update {cpu_ratio:.2f}x | "
+                f"p99 {ours['p99'] / ceiling['p99']:.2f}x | memory/socket "
+                f"{ours['kib_per_socket'] / max(ceiling['kib_per_socket'], 0.1):.2f}x",
+                flush=True,
+            )
+    print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--watchers", type=int, nargs="+", default=[1000, 5000, 10000])
+    parser.add_argument("--updates", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--spacing", type=float, default=1.0)
+    parser.add_argument("--only", choices=["gencaster", "baseline"])
+    asyncio.run(main(parser.parse_args()))
