@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
 import graphene
@@ -30,44 +30,46 @@ from models import (
     StreamPoint,
 )
 
+RowT = TypeVar("RowT", bound=Model)
+
 if TYPE_CHECKING:
     from gencaster.services import Services
     from models import User
 
 
-class ByIdLoader(DataLoader):
+class ByIdLoader(DataLoader[UUID, RowT | None], Generic[RowT]):
     """Loads rows of one model by primary key; a missing row loads as ``None``."""
 
-    def __init__(self, model: type[Model]) -> None:
+    def __init__(self, model: type[RowT]) -> None:
         super().__init__()
         self.model = model
 
-    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[Model | None]:
+    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[RowT | None]:
         rows = await self.model.filter(uuid__in=list(keys))
         by_id = {row.pk: row for row in rows}
         return [by_id.get(key) for key in keys]
 
 
-class ChildrenLoader(DataLoader):
+class ChildrenLoader(DataLoader[UUID, list[RowT]], Generic[RowT]):
     """Loads the children of many parents in one query, grouped by the parent's id."""
 
     def __init__(
-        self, model: type[Model], parent_field: str, sort_key: Callable[[Any], Any]
+        self, model: type[RowT], parent_field: str, sort_key: Callable[[RowT], Any]
     ) -> None:
         super().__init__()
         self.model = model
         self.parent_field = parent_field
         self.sort_key = sort_key
 
-    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[list[Model]]:
+    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[list[RowT]]:
         rows = await self.model.filter(**{f"{self.parent_field}__in": list(keys)})
-        grouped: dict[UUID, list[Model]] = defaultdict(list)
+        grouped: dict[UUID, list[RowT]] = defaultdict(list)
         for row in rows:
             grouped[_as_uuid(getattr(row, self.parent_field))].append(row)
         return [sorted(grouped[key], key=self.sort_key) for key in keys]
 
 
-class EdgesByGraphLoader(DataLoader):
+class EdgesByGraphLoader(DataLoader[UUID, list[Edge]]):
     """Every edge whose out-door belongs to a node of the graph."""
 
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[list[Edge]]:
@@ -91,20 +93,20 @@ def _as_uuid(value: Any) -> UUID:
 
 @dataclass
 class Loaders:
-    graph: ByIdLoader = field(default_factory=lambda: ByIdLoader(Graph))
-    node: ByIdLoader = field(default_factory=lambda: ByIdLoader(Node))
-    node_door: ByIdLoader = field(default_factory=lambda: ByIdLoader(NodeDoor))
-    audio_cell: ByIdLoader = field(default_factory=lambda: ByIdLoader(AudioCell))
-    audio_file: ByIdLoader = field(default_factory=lambda: ByIdLoader(AudioFile))
-    stream: ByIdLoader = field(default_factory=lambda: ByIdLoader(Stream))
-    stream_point: ByIdLoader = field(default_factory=lambda: ByIdLoader(StreamPoint))
-    nodes_by_graph: ChildrenLoader = field(
+    graph: ByIdLoader[Graph] = field(default_factory=lambda: ByIdLoader(Graph))
+    node: ByIdLoader[Node] = field(default_factory=lambda: ByIdLoader(Node))
+    node_door: ByIdLoader[NodeDoor] = field(default_factory=lambda: ByIdLoader(NodeDoor))
+    audio_cell: ByIdLoader[AudioCell] = field(default_factory=lambda: ByIdLoader(AudioCell))
+    audio_file: ByIdLoader[AudioFile] = field(default_factory=lambda: ByIdLoader(AudioFile))
+    stream: ByIdLoader[Stream] = field(default_factory=lambda: ByIdLoader(Stream))
+    stream_point: ByIdLoader[StreamPoint] = field(default_factory=lambda: ByIdLoader(StreamPoint))
+    nodes_by_graph: ChildrenLoader[Node] = field(
         default_factory=lambda: ChildrenLoader(Node, "graph_id", Node.sort_key)
     )
-    doors_by_node: ChildrenLoader = field(
+    doors_by_node: ChildrenLoader[NodeDoor] = field(
         default_factory=lambda: ChildrenLoader(NodeDoor, "node_id", NodeDoor.sort_key)
     )
-    cells_by_node: ChildrenLoader = field(
+    cells_by_node: ChildrenLoader[ScriptCell] = field(
         default_factory=lambda: ChildrenLoader(ScriptCell, "node_id", ScriptCell.sort_key)
     )
     edges_by_graph: EdgesByGraphLoader = field(default_factory=EdgesByGraphLoader)

@@ -1,4 +1,8 @@
-"""GraphQL object types of API.md, resolved from Tortoise rows through the request's loaders."""
+"""GraphQL object types of API.md, resolved from Tortoise rows through the request's loaders.
+
+A related row deleted since its parent was read loads as ``None``: resolvers say so in
+their return type, and GraphQL reports a non-null field that got it as an error.
+"""
 
 from __future__ import annotations
 
@@ -102,7 +106,7 @@ class NodeDoor(graphene.ObjectType):
     code = Field(NonNull(String), description="A Python expression; default doors have `True`")
 
     @staticmethod
-    async def resolve_node(root: models.NodeDoor, info: graphene.ResolveInfo) -> models.Node:
+    async def resolve_node(root: models.NodeDoor, info: graphene.ResolveInfo) -> models.Node | None:
         return await _loaders(info).node.load(root.node_id)
 
 
@@ -117,13 +121,13 @@ class Edge(graphene.ObjectType):
     @staticmethod
     async def resolve_in_node_door(
         root: models.Edge, info: graphene.ResolveInfo
-    ) -> models.NodeDoor:
+    ) -> models.NodeDoor | None:
         return await _loaders(info).node_door.load(root.in_node_door_id)
 
     @staticmethod
     async def resolve_out_node_door(
         root: models.Edge, info: graphene.ResolveInfo
-    ) -> models.NodeDoor:
+    ) -> models.NodeDoor | None:
         return await _loaders(info).node_door.load(root.out_node_door_id)
 
 
@@ -158,7 +162,7 @@ class AudioCell(graphene.ObjectType):
     @staticmethod
     async def resolve_audio_file(
         root: models.AudioCell, info: graphene.ResolveInfo
-    ) -> models.AudioFile:
+    ) -> models.AudioFile | None:
         return await _loaders(info).audio_file.load(root.audio_file_id)
 
 
@@ -171,7 +175,9 @@ class ScriptCell(graphene.ObjectType):
     audio_cell = Field(AudioCell, description="Present when cellType is AUDIO")
 
     @staticmethod
-    async def resolve_node(root: models.ScriptCell, info: graphene.ResolveInfo) -> models.Node:
+    async def resolve_node(
+        root: models.ScriptCell, info: graphene.ResolveInfo
+    ) -> models.Node | None:
         return await _loaders(info).node.load(root.node_id)
 
     @staticmethod
@@ -213,7 +219,7 @@ class Stream(graphene.ObjectType):
     @staticmethod
     async def resolve_stream_point(
         root: models.Stream, info: graphene.ResolveInfo
-    ) -> models.StreamPoint:
+    ) -> models.StreamPoint | None:
         return await _loaders(info).stream_point.load(root.stream_point_id)
 
 
@@ -227,7 +233,7 @@ class StreamVariable(graphene.ObjectType):
     @staticmethod
     async def resolve_stream(
         root: models.StreamVariable, info: graphene.ResolveInfo
-    ) -> models.Stream:
+    ) -> models.Stream | None:
         return await _loaders(info).stream.load(root.stream_id)
 
 
