@@ -107,7 +107,7 @@ class PointRow:
 
 async def list_points(beacon_window_s: float) -> list[PointRow]:
     """Every point with its liveness and how many streams with listeners it carries."""
-    rows = await Stream.filter(num_listeners__gt=0).values("stream_point_id")
+    rows = await Stream.listened().values("stream_point_id")
     busy: Counter[UUID] = Counter(row["stream_point_id"] for row in rows)
     return [
         PointRow(point, point.seconds_left_live(beacon_window_s) > 0, busy[point.uuid])
@@ -130,10 +130,8 @@ async def forget_point(point_uuid: UUID, beacon_window_s: float) -> StreamPoint:
 
 
 async def list_streams(include_idle: bool) -> list[Stream]:
-    query = Stream.all().select_related("graph", "stream_point").order_by("-modified_date")
-    if not include_idle:
-        query = query.filter(num_listeners__gt=0)
-    return await query
+    query = Stream.all() if include_idle else Stream.listened()
+    return await query.select_related("graph", "stream_point").order_by("-modified_date")
 
 
 async def stop_stream(stream_uuid: UUID, channel: GenCasterChannel) -> Stream:

@@ -74,7 +74,7 @@ class StreamPoint(TimestampedModel):
     @classmethod
     def free_live(cls, beacon_window_s: float) -> QuerySet[StreamPoint]:
         """Live points with no stream that has listeners on them."""
-        busy = Stream.filter(num_listeners__gt=0).values("stream_point_id")
+        busy = Stream.listened().values("stream_point_id")
         return cls.live(beacon_window_s).exclude(uuid__in=Subquery(busy))
 
 
@@ -95,6 +95,11 @@ class Stream(TimestampedModel):
     class Meta:
         table = "stream"
         ordering = ["-created_date"]
+
+    @classmethod
+    def listened(cls) -> QuerySet[Stream]:
+        """Streams with at least one listener; a point carrying one is busy."""
+        return cls.filter(num_listeners__gt=0)
 
     @classmethod
     def newest(cls, limit: int) -> QuerySet[Stream]:
