@@ -1,6 +1,6 @@
 """Reading a story graph over HTTP: Gencaster against a bare Sanic answering the same bytes.
 
-    .venv/bin/python -m bench.graph_read [--clients 8] [--seconds 10] [--nodes 50]
+    .venv/bin/python -m bench.graph_read [--clients 8] [--seconds 10] [--nodes 50] [--no-cache]
 
 Builds a graph of ``--nodes`` nodes (two cells each but the entry node's, doors and a
 chain of edges) on a real server (``bench.server_main``), captures the answer of the
@@ -9,7 +9,8 @@ bytes. Both are driven by the same client: ``--clients`` concurrent HTTP connect
 for ``--seconds`` after a warm-up. Prints req/s, p50/p99 latency and the server
 process's CPU (user + system, from psutil) per read for each, and the ratios.
 The client runs in this process and may itself be the limit on req/s; server CPU
-per read is the comparison that does not depend on it.
+per read is the comparison that does not depend on it. Answers of unchanged graphs
+are served from the read cache; ``--no-cache`` measures running every read instead.
 """
 
 from __future__ import annotations
@@ -215,9 +216,15 @@ async def _drive_baseline(
 
 
 async def main(
-    clients: int, seconds: float, nodes: int, profile: Path | None, log: Path | None
+    clients: int,
+    seconds: float,
+    nodes: int,
+    profile: Path | None,
+    log: Path | None,
+    cache: bool = True,
 ) -> None:
-    async with server(profile, log) as running:
+    settings = {} if cache else {"graph_read_cache_bytes": "0"}
+    async with server(profile, log, **settings) as running:
         http = await staff_session(running)
         graph = await build_graph(http, running.url, nodes)
         request = {"query": GRAPH_QUERY, "variables": {"pk": graph}}
@@ -252,8 +259,11 @@ def cli() -> None:
     parser.add_argument("--nodes", type=int, default=50)
     parser.add_argument("--profile", type=Path, help="run Gencaster under cProfile, stats here")
     parser.add_argument("--log", type=Path, help="Gencaster's output goes here")
+    parser.add_argument("--no-cache", action="store_true", help="run every read, keep none")
     args = parser.parse_args()
-    asyncio.run(main(args.clients, args.seconds, args.nodes, args.profile, args.log))
+    asyncio.run(
+        main(args.clients, args.seconds, args.nodes, args.profile, args.log, not args.no_cache)
+    )
 
 
 if __name__ == "__main__":
