@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -349,6 +350,28 @@ def limits_rule(
     return QueryLimitsRule
 
 
+class _ReadVariables(dict[str, Any]):
+    """The request's variables, noting which of them the measure reads (page sizes)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+
+# Measuring walks every field of the document, on every request. A measure that read no
+# variable holds for every request of the same document (the parse cache hands out the
+# same object), so it is kept; entries hold their document, so an id is never reused.
+_MEASURED: OrderedDict[
+    tuple[int, int, QueryLimits],
+    tuple[DocumentNode, list[GraphQLError], dict[str | None, int]],
+] = OrderedDict()
+_MEASURED_SIZE = 512
+
+
 def check_limits(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -360,6 +383,23 @@ def check_limits(
     The same check as ``limits_rule``, without a validation pass around it: the
     transports call this on every request, before the (cached) standard validation.
     """
+    key = (id(schema), id(document), limits)
+    kept = _MEASURED.get(key)
+    if kept is not None:
+        _MEASURED.move_to_end(key)
+        return list(kept[1]), dict(kept[2])
+    recording = _ReadVariables(variables or {})
+    errors, costs = _measure_document(schema, document, limits, recording)
+    if not recording.read:
+        _MEASURED[key] = (document, list(errors), dict(costs))
+        while len(_MEASURED) > _MEASURED_SIZE:
+            _MEASURED.popitem(last=False)
+    return errors, costs
+
+
+def _measure_document(
+    schema: GraphQLSchema, document: DocumentNode, limits: QueryLimits, variables: dict[str, Any]
+) -> tuple[list[GraphQLError], dict[str | None, int]]:
     errors: list[GraphQLError] = []
     costs: dict[str | None, int] = {}
     for node in document.definitions:
