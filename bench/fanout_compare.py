@@ -182,6 +182,8 @@ async def run_round(
                 delivered += 1
     for process in processes:
         await asyncio.to_thread(process.join, 30)
+    await asyncio.sleep(3.0)  # the server notices every close
+    rss_closed = _rss_mb(target.pid)
     figures = {
         "cpu_ms": cpu * 1000,
         "p50": percentile(latencies, 0.5),
@@ -190,6 +192,7 @@ async def run_round(
         "delivered": delivered / (watchers * updates),
         "kib_per_socket": (rss_joined - rss_before) * 1e6 / 1024 / watchers,
         "connect_s": connect_s,
+        "kept_kib_per_socket": (rss_closed - rss_before) * 1e6 / 1024 / watchers,
         "gc_count": collections["count"],
         "gc_full": collections["full"],
         "gc_max_ms": collections["max_ms"],
@@ -198,7 +201,8 @@ async def run_round(
         f"{target.name:>9} N={watchers:5d} M={updates}: CPU/update {figures['cpu_ms']:7.1f} ms | "
         f"latency ms p50 {figures['p50']:7.1f} p99 {figures['p99']:7.1f} "
         f"max {figures['max']:7.1f} | delivered {figures['delivered']:.4f} | "
-        f"{figures['kib_per_socket']:5.1f} KiB/socket | connect {connect_s:5.1f} s | "
+        f"{figures['kib_per_socket']:5.1f} KiB/socket "
+        f"({figures['kept_kib_per_socket']:5.1f} kept after close) | connect {connect_s:5.1f} s | "
         f"gc {collections['count']} ({collections['full']} full, longest "
         f"{collections['max_ms']:.1f} ms)",
         flush=True,

@@ -1,12 +1,15 @@
 """The real Gencaster app for benchmarks, plus ``GET /_bench/queries`` (SQL statements run).
 
-``GET /_bench/gc`` gives the collection pauses since the last call. With
+``GET /_bench/gc`` gives the collection pauses since the last call;
+``GENCASTER_BENCH_GC`` picks a collector experiment (see ``_collection_policy``). With
 ``GENCASTER_BENCH_COUNT_QUERIES=0`` statements are not counted (counting logs each
 one, which costs CPU a fan-out benchmark would charge to the server).
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import logging
 import os
@@ -31,6 +34,29 @@ class QueryCounter(logging.Handler):
             self.count += 1
 
 
+def _collection_policy(app: Sanic, policy: str) -> None:
+    """Experiments with the collector: ``freeze-start`` freezes what start-up made,
+    ``freeze-beat`` freezes every 5 s what survived so far (cycles made before a freeze
+    are then never collected), ``threshold`` collects the young generation less often."""
+    if policy == "threshold":
+        gc.set_threshold(10_000, 20, 100)
+
+    async def after_start(app: Sanic) -> None:
+        if policy in ("freeze-start", "freeze-beat"):
+            gc.collect()
+            gc.freeze()
+        if policy == "freeze-beat":
+            app.add_task(_freeze_on_a_beat())
+
+    app.register_listener(after_start, "after_server_start")
+
+
+async def _freeze_on_a_beat() -> None:
+    while True:
+        await asyncio.sleep(5)
+        gc.freeze()
+
+
 def main() -> None:
     configure_logging()
     settings = Settings.from_env()
@@ -51,6 +77,7 @@ def main() -> None:
     async def collections(request: Request) -> object:
         return text(json.dumps(pauses.take()))
 
+    _collection_policy(app, os.environ.get("GENCASTER_BENCH_GC", "default"))
     app.add_route(queries, "/_bench/queries")
     app.add_route(collections, "/_bench/gc")
     app.prepare(
