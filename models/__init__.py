@@ -24,6 +24,7 @@ from models.stream import (
     StreamLog,
     StreamPoint,
     StreamVariable,
+    StreamWalk,
     TextToSpeech,
 )
 from models.users import Session, User
@@ -54,6 +55,7 @@ __all__ = [
     "StreamLog",
     "StreamPoint",
     "StreamVariable",
+    "StreamWalk",
     "TextToSpeech",
     "User",
 ]

@@ -233,3 +233,30 @@ class ListenerAttachment(UUIDModel):
 
     class Meta:
         table = "listener_attachment"
+
+
+class StreamWalk(UUIDModel):
+    """Where a stream's walk stands, saved as it goes so another process can resume it.
+
+    ``fence`` is the token of the engine run that owns the walk: each run that takes the
+    walk over raises it, and every write of a run is conditional on its own token, so a
+    run that lost the walk can no longer move it (or send for it).
+    """
+
+    stream: fields.OneToOneRelation[Stream] = fields.OneToOneField(
+        "models.Stream", related_name="walk", on_delete=fields.CASCADE
+    )
+    stream_id: UUID
+    fence = fields.BigIntField(default=0)
+    node_uuid = fields.UUIDField(null=True)  # the node being walked; None: not started
+    cell_index = fields.IntField(default=0)  # cells of that node already done
+    # The instruction the current cell sent: a resumed walk waits for it, never resends it.
+    instruction_uuid = fields.UUIDField(null=True)
+    steps = fields.IntField(default=0)
+    rng_state: fields.Field[Any] = fields.JSONField(null=True)
+    reset_done = fields.BooleanField(default=False)
+    ended = fields.BooleanField(default=False)
+    modified_date = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "stream_walk"

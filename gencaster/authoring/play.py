@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from gencaster.engine.engine import (
+    BeforeSend,
     DeadEnd,
     DialogShown,
     Engine,
@@ -79,15 +80,22 @@ class InstantPoint:
     """An in-process stream point: every instruction is FINISHED as soon as it is sent."""
 
     def pending(
-        self, point: StreamPoint, code: str | Callable[[UUID], str], *, manual_finish: bool = False
+        self,
+        point: StreamPoint,
+        code: str | Callable[[UUID], str],
+        *,
+        manual_finish: bool = False,
+        before_send: BeforeSend | None = None,
     ) -> AbstractAsyncContextManager[_Acknowledged]:
-        return self._pending(point, code)
+        return self._pending(point, code, before_send)
 
     @asynccontextmanager
     async def _pending(
-        self, point: StreamPoint, code: str | Callable[[UUID], str]
+        self, point: StreamPoint, code: str | Callable[[UUID], str], before_send: BeforeSend | None
     ) -> AsyncIterator[_Acknowledged]:
         instruction_uuid = uuid.uuid4()
+        if before_send is not None:
+            await before_send(instruction_uuid)
         text = code(instruction_uuid) if callable(code) else code
         yield _Acknowledged(
             StreamInstruction(

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import os
 import random
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -110,12 +110,67 @@ class PendingInstruction(Protocol):
     async def finished(self, timeout: float) -> StreamInstruction: ...
 
 
+BeforeSend = Callable[[UUID], Awaitable[None]]
+
+
 class Instructions(Protocol):
     def pending(
-        self, point: StreamPoint, code: str | Callable[[UUID], str], *, manual_finish: bool = False
+        self,
+        point: StreamPoint,
+        code: str | Callable[[UUID], str],
+        *,
+        manual_finish: bool = False,
+        before_send: BeforeSend | None = None,
     ) -> AbstractAsyncContextManager[PendingInstruction]:
-        """Create and send an instruction; the block may wait for its FINISHED."""
+        """Create and send an instruction; the block may wait for its FINISHED.
+
+        ``before_send`` is awaited with the new instruction's uuid before anything is
+        written or sent; what it raises stops the sending.
+        """
         ...
+
+
+class WalkLost(Exception):
+    """Another run has taken this stream's walk over: this run must stop, sending nothing."""
+
+
+@dataclass(frozen=True)
+class WalkPosition:
+    """Where a walk stood when a run took it: the node, how many of its cells are done,
+    the instruction the next cell had already sent, and the generator's state."""
+
+    node_uuid: UUID | None = None
+    cell_index: int = 0
+    instruction_uuid: UUID | None = None
+    steps: int = 0
+    rng_state: Any = None
+
+
+class Walk(Protocol):
+    """The walk saved as it goes, owned by one run; each write raises ``WalkLost`` once
+    another run took it over."""
+
+    position: WalkPosition
+
+    async def reset_done(self) -> None: ...
+
+    async def entered(
+        self, node_uuid: UUID, steps: int, rng: random.Random, visits: dict[str, int]
+    ) -> None: ...
+
+    async def sending(self, instruction_uuid: UUID) -> None: ...
+
+    async def cell_done(self, next_index: int, rng: random.Random) -> None: ...
+
+    async def guard(self) -> None:
+        """Raise ``WalkLost`` if the walk is no longer this run's (before other writes)."""
+        ...
+
+    async def settle(self, instruction_uuid: UUID, timeout: float) -> bool:
+        """Wait for an instruction an earlier run sent; False when it was never sent."""
+        ...
+
+    async def ended(self) -> None: ...
 
 
 class PointReset(Protocol):
@@ -237,6 +292,7 @@ class Engine:
         clean_slate: bool,
         rng: random.Random | None = None,
         observer: EngineObserver | None = None,
+        walk: Walk | None = None,
     ) -> None:
         self.graph = graph
         self.stream = stream
@@ -247,6 +303,7 @@ class Engine:
         self.visits = services.visits(stream)
         self.rng = rng if rng is not None else new_rng()
         self.observer = observer if observer is not None else EngineObserver()
+        self.walk = walk
         self._nodes_by_name: dict[str, list[UUID]] = {}
         self._counts: dict[str, int] = {}
         self._prints = TaskSet()
@@ -279,27 +336,56 @@ class Engine:
             outcome = await self.services.reset(self.point)
             level = LogLevel.INFO if outcome.confirmed else LogLevel.WARNING
             await self.log(outcome.describe(), level)
-        node = await Node.get_or_none(graph_id=self.graph.uuid, is_entry_node=True)
+            if self.walk is not None:
+                await self.walk.reset_done()
         await self._load_visits()
-        steps = 0
+        node, position = await self._starting_point()
+        steps = position.steps
         while node is not None and not self.ended:
-            steps += 1
-            if steps > self.services.step_limit:
-                await self.log(f"Step limit of {self.services.step_limit} reached", LogLevel.ERROR)
-                yield DeadEnd("The story took too many steps")
-                return
-            await self.log(f"Entered node {node.name!r} ({node.uuid})")
-            await self._count_visit(node)
-            async with aclosing(self.run_node(node)) as events:
+            if position.node_uuid is None:  # a fresh entry, not a resumed one
+                steps += 1
+                if steps > self.services.step_limit:
+                    await self.log(
+                        f"Step limit of {self.services.step_limit} reached", LogLevel.ERROR
+                    )
+                    await self._walk_ended()
+                    yield DeadEnd("The story took too many steps")
+                    return
+                await self.log(f"Entered node {node.name!r} ({node.uuid})")
+                await self._count_visit(node, steps)
+            async with aclosing(self.run_node(node, position)) as events:
                 async for event in events:
                     yield event
+            position = WalkPosition()
             if node.is_blocking_node:
                 await self.log(f"Node {node.name!r} blocks: the stream stays here")
                 if not await self.observer.hold(node):
                     return
             node = await self.next_node(node)
+        if not self.ended:
+            await self._walk_ended()
         await self.log("Dead end: no edge leads on")  # the normal end of a story
         yield DeadEnd("The story has reached its end")
+
+    async def _starting_point(self) -> tuple[Node | None, WalkPosition]:
+        """The node to walk first: where a saved walk stood, else the entry node."""
+        position = self.walk.position if self.walk is not None else WalkPosition()
+        if position.node_uuid is not None:
+            node = await Node.get_or_none(uuid=position.node_uuid, graph_id=self.graph.uuid)
+            if node is not None:
+                if position.rng_state is not None:
+                    self.rng.setstate(_rng_state(position.rng_state))
+                await self.log(
+                    f"Resumed the walk at node {node.name!r} ({node.uuid}), "
+                    f"after {position.cell_index} cell(s)"
+                )
+                return node, position
+        node = await Node.get_or_none(graph_id=self.graph.uuid, is_entry_node=True)
+        return node, WalkPosition(steps=position.steps if position.node_uuid is None else 0)
+
+    async def _walk_ended(self) -> None:
+        if self.walk is not None:
+            await self.walk.ended()
 
     # Visits ---------------------------------------------------------------------
 
@@ -309,11 +395,14 @@ class Engine:
             self._nodes_by_name.setdefault(name, []).append(uuid)
         self._counts = await self.visits.load()
 
-    async def _count_visit(self, node: Node) -> None:
+    async def _count_visit(self, node: Node, steps: int) -> None:
         key = str(node.uuid)
         self._counts[key] = self._counts.get(key, 0) + 1
         self.observer.node_entered(node, self._counts[key])
-        await self.visits.save(self._counts)
+        if self.walk is not None:  # the walk's position and the counts, fenced together
+            await self.walk.entered(node.uuid, steps, self.rng, self._counts)
+        else:
+            await self.visits.save(self._counts)
 
     def count_visits(self, name: str) -> int:
         """``visits(name)`` in cells and doors: entries into every node of that name."""
@@ -321,14 +410,26 @@ class Engine:
 
     # Cells ----------------------------------------------------------------------
 
-    async def run_node(self, node: Node) -> AsyncGenerator[EngineEvent, None]:
+    async def run_node(
+        self, node: Node, position: WalkPosition | None = None
+    ) -> AsyncGenerator[EngineEvent, None]:
+        """The node's cells in order; a resumed walk starts at its first cell not yet done."""
+        start = position.cell_index if position is not None else 0
+        sent = position.instruction_uuid if position is not None else None
         cells = await ScriptCell.filter(node_id=node.uuid).order_by("cell_order", "uuid")
-        for cell in cells:
+        for index, cell in enumerate(cells):
+            if index < start:
+                continue
             self.observer.cell_started(node, cell)
             try:
-                async with aclosing(self.run_cell(cell)) as events:
-                    async for event in events:
-                        yield event
+                if index == start and sent is not None and await self._settle(sent):
+                    pass  # the cell's instruction went out before the takeover: not again
+                else:
+                    async with aclosing(self.run_cell(cell)) as events:
+                        async for event in events:
+                            yield event
+            except WalkLost:
+                raise
             except (SandboxError, InstructionTimeoutError) as error:
                 self.observer.cell_failed(cell, str(error))
                 await self.log(f"Cell {cell.uuid} failed: {error}", LogLevel.ERROR)
@@ -336,6 +437,13 @@ class Engine:
                 logger.exception("Cell %s failed", cell.uuid)
                 self.observer.cell_failed(cell, type(error).__name__)
                 await self.log(f"Cell {cell.uuid} failed: {type(error).__name__}", LogLevel.ERROR)
+            if self.walk is not None:
+                await self.walk.cell_done(index + 1, self.rng)
+
+    async def _settle(self, instruction_uuid: UUID) -> bool:
+        """Wait for the instruction a lost run sent; False when it never went out."""
+        assert self.walk is not None
+        return await self.walk.settle(instruction_uuid, self.services.instruction_timeout)
 
     def run_cell(self, cell: ScriptCell) -> AsyncGenerator[EngineEvent, None]:
         runners = {
@@ -357,7 +465,10 @@ class Engine:
         if self.ended:
             raise asyncio.CancelledError("the stream has ended")
         instructions = self.services.instructions
-        async with instructions.pending(self.point, code, manual_finish=manual_finish) as pending:
+        before_send = self.walk.sending if self.walk is not None else None
+        async with instructions.pending(
+            self.point, code, manual_finish=manual_finish, before_send=before_send
+        ) as pending:
             yield InstructionSent(pending.instruction)
             if wait:
                 await self._wait_finished(pending)
@@ -415,7 +526,12 @@ class Engine:
                 async for dialog in dialogs:
                     yield DialogShown(dialog)
         finally:
+            await self._guard()
             await self.variables.save_changes(before, values)
+
+    async def _guard(self) -> None:
+        if self.walk is not None:
+            await self.walk.guard()
 
     def _print(self, text: str) -> None:
         """``print`` in a cell is synchronous; its log entry is written in the background."""
@@ -433,6 +549,7 @@ class Engine:
         )
         for warning in result.warnings:
             await self.log(f"Markdown cell {cell.uuid}: {warning}", LogLevel.WARNING)
+        await self._guard()
         await self.variables.save_changes(values, result.variables)
         if speech is None:
             await self.log("Speech synthesis is not configured; markdown skipped", LogLevel.WARNING)
@@ -522,6 +639,17 @@ async def edges_from(door: NodeDoor) -> list[Edge]:
     return sorted(edges, key=edge_order)
 
 
+def rng_state_of(rng: random.Random) -> list[Any]:
+    """The generator's state as JSON: ``[version, [625 ints], gauss_next]``."""
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def _rng_state(saved: Any) -> tuple[Any, ...]:
+    version, internal, gauss = saved
+    return (version, tuple(internal), gauss)
+
+
 async def _nothing() -> AsyncGenerator[EngineEvent, None]:
     return
     yield  # pragma: no cover - makes this an async generator
@@ -538,6 +666,10 @@ __all__ = [
     "InstructionTimeoutError",
     "PointReset",
     "ResetOutcome",
+    "Walk",
+    "WalkLost",
+    "WalkPosition",
     "edge_order",
     "new_rng",
+    "rng_state_of",
 ]

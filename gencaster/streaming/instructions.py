@@ -32,7 +32,7 @@ from tortoise.timezone import now
 
 from gencaster.db import retry_while_unavailable
 from gencaster.distributor import GenCasterChannel, Update
-from gencaster.engine.engine import InstructionTimeoutError
+from gencaster.engine.engine import BeforeSend, InstructionTimeoutError
 from gencaster.metrics import INSTRUCTION_ROUND_TRIP
 from gencaster.streaming.osc import Acknowledgement, OscClient
 from gencaster.supercollider import variable_code
@@ -169,12 +169,18 @@ class InstructionDispatcher:
 
     @asynccontextmanager
     async def pending(
-        self, point: StreamPoint, code: Code, *, manual_finish: bool = False
+        self,
+        point: StreamPoint,
+        code: Code,
+        *,
+        manual_finish: bool = False,
+        before_send: BeforeSend | None = None,
     ) -> AsyncIterator[PendingInstruction]:
         """Send an instruction while listening to its channel; the block may await FINISHED.
 
         ``code`` may be a function of the instruction's uuid (synchronous playback names
-        its own instruction in the code it runs).
+        its own instruction in the code it runs). ``before_send`` is awaited with that
+        uuid before the row is written: a walk records (fenced) what it is about to send.
         """
         instruction_uuid = uuid_module.uuid4()
         channel = self._channel.instruction_channel(instruction_uuid)
@@ -183,6 +189,8 @@ class InstructionDispatcher:
             pending = PendingInstruction(instruction_uuid, owned)
             self._waiting[instruction_uuid] = pending
             try:
+                if before_send is not None:
+                    await before_send(instruction_uuid)
                 pending.instruction = await self._send(point, instruction_uuid, code, manual_finish)
                 yield pending
             finally:
@@ -195,10 +203,26 @@ class InstructionDispatcher:
         *,
         manual_finish: bool = False,
         timeout: float,
+        before_send: BeforeSend | None = None,
     ) -> StreamInstruction:
         """Send, and return the row once ``FINISHED``; ``InstructionTimeout`` after ``timeout``."""
-        async with self.pending(point, code, manual_finish=manual_finish) as pending:
+        async with self.pending(
+            point, code, manual_finish=manual_finish, before_send=before_send
+        ) as pending:
             return await pending.finished(timeout)
+
+    async def follow(self, instruction_uuid: UUID, timeout: float) -> StreamInstruction | None:
+        """Wait for ``FINISHED`` of an instruction sent earlier, perhaps by another process.
+
+        ``None`` when no such instruction was ever recorded (so it never went out);
+        ``InstructionTimeout`` after ``timeout`` seconds without ``FINISHED``.
+        """
+        channel = self._channel.instruction_channel(instruction_uuid)
+        async with self._channel.subscribe(channel) as updates, aclosing(updates) as owned:  # type: ignore[type-var]
+            row = await StreamInstruction.get_or_none(uuid=instruction_uuid)
+            if row is None or row.state == InstructionState.FINISHED:
+                return row
+            return await PendingInstruction(instruction_uuid, owned).finished(timeout)
 
     async def acknowledge(self, ack: Acknowledgement, host: str) -> None:
         """Move the instruction forward to ``ack.status``; never backwards, never twice.
