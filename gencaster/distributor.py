@@ -32,6 +32,8 @@ MessageType = Literal[
     "stream_variable.update",
     "access.revoked",
     "stream.stop",
+    "stream.released",
+    "stream.event",
     "broker.resync",
 ]
 # Hosts' clocks differ: across hosts the delivery time is as good as their NTP.
@@ -156,6 +158,24 @@ class GenCasterChannel:
         await self._publish(
             self.stream_control_channel(stream_uuid),
             Update("stream.stop", {"uuid": str(stream_uuid)}),
+        )
+
+    async def publish_stream_released(self, stream_uuid: UUID | str) -> None:
+        """The process running the stream's engine let go: another may take it at once."""
+        await self._publish(
+            self.stream_control_channel(stream_uuid),
+            Update("stream.released", {"uuid": str(stream_uuid)}),
+        )
+
+    @staticmethod
+    def stream_events_channel(stream_uuid: UUID | str) -> str:
+        return f"stream_events:{stream_uuid}"
+
+    async def publish_stream_event(self, stream_uuid: UUID | str, event: dict[str, Any]) -> None:
+        """What the stream's engine did, for its listeners on other processes."""
+        await self._publish(
+            self.stream_events_channel(stream_uuid),
+            Update("stream.event", {**event, "uuid": str(stream_uuid)}),
         )
 
     async def publish_access_revoked(

@@ -80,6 +80,8 @@ class Settings(BaseModel):
     # A cell still waiting for its FINISHED this long is logged as a warning (0: never).
     instruction_warning_s: Annotated[float, Field(ge=0)] = 5.0
     engine_step_limit: Positive = 10_000
+    # A stream's engine runs where its claim is; a dead holder's claim lapses after this.
+    engine_lease_s: PositiveSeconds = 5.0
     max_stream_variables: Positive = 200
     max_variable_bytes: Positive = 4096
     max_upload_bytes: Positive = 512 * 1024 * 1024

@@ -1,9 +1,13 @@
 """Listening: attach a listener to a stream, run the graph's engine, detach exactly once.
 
-Listeners of one stream in this process share one engine run (``StreamRun``):
-on ``ONE_GRAPH_ONE_STREAM`` graphs many listeners hear one stream, and it must
-not receive one copy of every instruction per listener. The run starts with its
-first local listener and is cancelled when its last local listener leaves.
+Listeners of one stream in this process share one ``StreamRun``: on
+``ONE_GRAPH_ONE_STREAM`` graphs many listeners hear one stream, and it must not
+receive one copy of every instruction per listener. Across processes a stream has
+one engine too: the run of the process holding the stream's claim (``claims.py``)
+runs it on the saved walk (``walks.py``); the runs of other processes relay its
+events from the broker (``relay.py``) and take the walk over, where it was, when
+the holder lets go or dies. A run starts with its first local listener and stops
+when its last local listener leaves (letting go of the claim, if it held it).
 
 A stream whose point stops beaconing ends: the real class beacons every 5 s, and a
 killed sclang leaves no other trace (instructions to it simply vanish). Once the
@@ -21,15 +25,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from dataclasses import dataclass
 from uuid import UUID
 
-from gencaster.distributor import GenCasterChannel
-from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices
+from gencaster.distributor import GenCasterChannel, Update
+from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices, WalkLost
 from gencaster.errors import NotFound
 from gencaster.metrics import LISTENERS
 from gencaster.streaming.assignment import Attachment, NoStreamAvailableError, StreamAssigner
+from gencaster.streaming.claims import EngineClaims, Lease, LocalClaims
+from gencaster.streaming.instructions import InstructionDispatcher
+from gencaster.streaming.relay import decode_event, encode_event
+from gencaster.streaming.walks import StoredWalk
 from gencaster.tasks import TaskSet
 from models import Graph, LogLevel, Stream, StreamPoint
 
@@ -38,6 +46,8 @@ logger = logging.getLogger(__name__)
 LISTENER_QUEUE_SIZE = 1000
 SHUTDOWN_GRACE_SECONDS = 5.0
 POINT_LOST = "The stream point stopped responding"
+STORY_ENDED = "The story has reached its end"
+ENGINE_FAILED = "The story stopped because of an error"
 STOPPED = "An operator stopped this stream"
 _BEACON_CHECK_MARGIN_S = 0.1
 
@@ -57,37 +67,64 @@ class NoStream:
 ListenEvent = Attached | NoStream | EngineEvent
 
 
+@dataclass(frozen=True)
+class RunParts:
+    """What every stream run of this process shares."""
+
+    engine_services: EngineServices
+    claims: EngineClaims
+    dispatcher: InstructionDispatcher
+    channel: GenCasterChannel | None
+    beacon_window_s: float
+    claim_retry_s: float = 1.0
+
+
 class StreamRun:
-    """One engine walking one stream, its events fanned out to local listeners."""
+    """One stream's listeners in this process, and where their events come from.
+
+    While this process holds the stream's claim it runs the engine, resuming the saved
+    walk, fans its events out to the local listeners and publishes them for listeners
+    on other processes. Otherwise it relays the holder's events from the broker and
+    tries the claim again every ``claim_retry_s`` seconds, at once when the holder
+    announces it let go: if the holder died, its lease expires and a live process takes
+    the walk over where it was.
+    """
 
     def __init__(
         self,
-        engine: Engine,
-        on_finished: Callable[[StreamRun], None],
         *,
-        beacon_window_s: float,
-        channel: GenCasterChannel | None = None,
+        graph: Graph,
+        stream: Stream,
+        point: StreamPoint,
+        parts: RunParts,
+        on_finished: Callable[[StreamRun], None],
     ) -> None:
-        self.engine = engine
+        self.graph = graph
+        self.stream = stream
+        self.point = point
+        self.parts = parts
+        self.engine: Engine | None = None
         self.listeners: set[asyncio.Queue[EngineEvent]] = set()
         self._on_finished = on_finished
-        self._beacon_window_s = beacon_window_s
-        self._channel = channel
+        self._released = asyncio.Event()
+        self._followed = False  # this run has relayed another process's engine
         self._ending: asyncio.Task[object] | None = None  # the watcher that ended the run
-        self._tasks = TaskSet()  # the engine's run and its watchers
+        self._tasks = TaskSet()  # the run and its watchers
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start the engine and its watchers (in the running loop).
+        """Start the run and its watchers (in the running loop).
 
         Kept synchronous: the caller registers the run and starts it with no
         ``await`` between, so a second listener never finds a run without a task.
         """
-        stream = self.engine.stream.uuid
+        stream = self.stream.uuid
         self.task = self._tasks.start(self._run(), name=f"stream-run-{stream}", on_done=self._done)
         self._tasks.start(self._watch_point(), name=f"stream-watch-point-{stream}")
-        if self._channel is not None:
-            self._tasks.start(self._watch_stop(self._channel), name=f"stream-watch-stop-{stream}")
+        if self.parts.channel is not None:
+            self._tasks.start(
+                self._watch_control(self.parts.channel), name=f"stream-watch-control-{stream}"
+            )
 
     @property
     def running(self) -> bool:
@@ -104,59 +141,193 @@ class StreamRun:
             self.stop()
 
     def stop(self) -> None:
-        """Fence the engine off its stream point first, then cancel its task."""
-        self.engine.end()
+        """Fence the engine off its stream point first, then cancel the run's task."""
+        if self.engine is not None:
+            self.engine.end()
         if self.task is not None:
             self.task.cancel()
 
     def _broadcast(self, event: EngineEvent) -> None:
         for queue in list(self.listeners):
             if queue.full():  # drop its oldest event, so the dead end still arrives
-                logger.warning("A listener of stream %s fell behind", self.engine.stream.uuid)
+                logger.warning("A listener of stream %s fell behind", self.stream.uuid)
                 queue.get_nowait()
             queue.put_nowait(event)
 
     async def _run(self) -> None:
         try:
-            async with aclosing(self.engine.run()) as events:
-                async for event in events:
-                    self._broadcast(event)
+            await self._claim_and_run()
         except asyncio.CancelledError:
             raise
+        except Exception:  # e.g. the database is away while the walk is taken
+            logger.exception("The run of stream %s failed", self.stream.uuid)
+            self._broadcast(DeadEnd(ENGINE_FAILED))
+
+    async def _claim_and_run(self) -> None:
+        claims = self.parts.claims
+        while True:
+            lease = await claims.acquire(self.stream.uuid)
+            if lease is None:
+                lease = await self._follow_until_claimed()
+                if lease is None:
+                    return  # the walk ended while another process ran it
+            try:
+                if await self._lead(lease):
+                    return
+            finally:
+                await lease.release()
+                if self.parts.channel is not None:
+                    await self.parts.channel.publish_stream_released(self.stream.uuid)
+
+    async def _lead(self, lease: Lease) -> bool:
+        """Run the engine while the lease holds; True once the walk has ended."""
+        # A walk that ended while this run relayed it is over for these listeners too
+        # (its dead end may have crossed the holder's release); a fresh run restarts it.
+        walk = await StoredWalk.take(
+            self.stream.uuid, dispatcher=self.parts.dispatcher, restart=not self._followed
+        )
+        if walk.ended_before:
+            self._broadcast(DeadEnd(STORY_ENDED))
+            return True
+        engine = self.engine = Engine(
+            graph=self.graph,
+            stream=self.stream,
+            point=self.point,
+            services=self.parts.engine_services,
+            clean_slate=walk.clean_slate,
+            walk=walk,
+        )
+        drive = asyncio.ensure_future(self._drive(engine))
+        lost = asyncio.ensure_future(lease.lost.wait())
+        try:
+            await asyncio.wait({drive, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not drive.done():
+                engine.end()
+                drive.cancel()
+                with suppress(asyncio.CancelledError):
+                    await drive
+            self.engine = None
+        return not drive.cancelled() and drive.result()
+
+    async def _drive(self, engine: Engine) -> bool:
+        """Fan the engine's events out here and to other processes; True once it ended."""
+        try:
+            async with aclosing(engine.run()) as events:
+                async for event in events:
+                    await self._tell_everyone(event)
+            return True
+        except asyncio.CancelledError:
+            raise
+        except WalkLost:
+            logger.info("Stream %s: another process took the walk over", self.stream.uuid)
+            return False
         except Exception:
-            logger.exception("The engine of stream %s failed", self.engine.stream.uuid)
-            await self.engine.log("The engine stopped because of an internal error")
-            self._broadcast(DeadEnd("The story stopped because of an error"))
+            logger.exception("The engine of stream %s failed", self.stream.uuid)
+            await engine.log("The engine stopped because of an internal error")
+            await self._tell_everyone(DeadEnd(ENGINE_FAILED))
+            return True
+
+    async def _tell_everyone(self, event: EngineEvent) -> None:
+        self._broadcast(event)
+        if self.parts.channel is not None:
+            await self.parts.channel.publish_stream_event(self.stream.uuid, encode_event(event))
+
+    async def _follow_until_claimed(self) -> Lease | None:
+        """Relay the holder's events until this process gets the claim (or the walk ends)."""
+        self._followed = True
+        channel = self.parts.channel
+        if channel is None:  # one process: nobody else can hold the claim for long
+            never: asyncio.Future[object] = asyncio.ensure_future(asyncio.Event().wait())
+            try:
+                return await self._claim_when_free(never)
+            finally:
+                never.cancel()
+        async with channel.subscribe(channel.stream_events_channel(self.stream.uuid)) as updates:
+            relay: asyncio.Future[object] = asyncio.ensure_future(self._relay(updates))
+            try:
+                return await self._claim_when_free(relay)
+            finally:
+                relay.cancel()
+                await asyncio.wait({relay})
+                if not relay.cancelled() and relay.exception() is not None:
+                    logger.warning(
+                        "Relaying stream %s stopped: %r", self.stream.uuid, relay.exception()
+                    )
+
+    async def _claim_when_free(self, relay: asyncio.Future[object]) -> Lease | None:
+        """Try the claim until it is ours; None once ``relay`` ends (the walk ended)."""
+        while True:
+            # After subscribing, so no event between a failed try and the relay is lost.
+            lease = await self.parts.claims.acquire(self.stream.uuid)
+            if lease is not None:
+                return lease
+            released: asyncio.Future[object] = asyncio.ensure_future(self._released.wait())
+            try:
+                await asyncio.wait(
+                    {relay, released},
+                    timeout=self.parts.claim_retry_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                released.cancel()
+            if relay.done():
+                return None
+            self._released.clear()
+
+    async def _relay(self, updates: AsyncIterator[Update]) -> None:
+        async for update in updates:
+            if update.type != "stream.event":
+                continue
+            event = await decode_event(update.data)
+            if event is None:
+                continue
+            self._broadcast(event)
+            if isinstance(event, DeadEnd):
+                return
+
+    def _end_here(self, reason: str) -> None:
+        """Stop the run from a watcher, which then goes on to say why."""
+        self._ending = asyncio.current_task()
+        self.stop()
+        self._broadcast(DeadEnd(reason))
+
+    async def _log(self, message: str, level: LogLevel) -> None:
+        await self.parts.engine_services.logs.log(
+            message,
+            level=level,
+            stream=self.stream,
+            stream_point=self.point,
+            origin="graph_engine",
+            name="gencaster.engine",
+        )
 
     async def _watch_point(self) -> None:
         """End the stream once its point has missed its beacons for the whole window."""
-        beacon_window_s = self._beacon_window_s
-        await point_silent(self.engine.point.uuid, beacon_window_s)
-        self._end_here()
-        self._broadcast(DeadEnd(POINT_LOST))
-        await self.engine.log(
-            f"Stream point {self.engine.point.uuid} sent no beacon for {beacon_window_s:g} s: "
+        beacon_window_s = self.parts.beacon_window_s
+        await point_silent(self.point.uuid, beacon_window_s)
+        self._end_here(POINT_LOST)
+        await self._log(
+            f"Stream point {self.point.uuid} sent no beacon for {beacon_window_s:g} s: "
             "the stream ends",
             LogLevel.ERROR,
         )
 
-    async def _watch_stop(self, channel: GenCasterChannel) -> None:
-        """End the stream when an operator stops it (``gencaster streams stop``)."""
-        stream_uuid = self.engine.stream.uuid
+    async def _watch_control(self, channel: GenCasterChannel) -> None:
+        """End the stream when an operator stops it (``gencaster streams stop``); hear
+        when the engine's holder lets go, to try the claim at once."""
+        stream_uuid = self.stream.uuid
         async with channel.subscribe(channel.stream_control_channel(stream_uuid)) as updates:
             async for update in updates:
-                if update.type == "stream.stop":
+                if update.type == "stream.released":
+                    self._released.set()
+                elif update.type == "stream.stop":
                     break
             else:
                 return
-        self._end_here()
-        self._broadcast(DeadEnd(STOPPED))
-        await self.engine.log(f"Stream {stream_uuid} was stopped by an operator", LogLevel.INFO)
-
-    def _end_here(self) -> None:
-        """Stop the run from a watcher, which then goes on to say why."""
-        self._ending = asyncio.current_task()
-        self.stop()
+        self._end_here(STOPPED)
+        await self._log(f"Stream {stream_uuid} was stopped by an operator", LogLevel.INFO)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         # The watcher that ended the run is still logging why: let it finish.
@@ -186,11 +357,23 @@ class ListeningService:
         *,
         assigner: StreamAssigner,
         engine_services: EngineServices,
+        dispatcher: InstructionDispatcher,
+        claims: EngineClaims | None = None,
         channel: GenCasterChannel | None = None,
+        claim_retry_s: float = 1.0,
     ) -> None:
         self.channel = channel
         self.assigner = assigner
         self.engine_services = engine_services
+        self.claims = claims if claims is not None else LocalClaims()
+        self.parts = RunParts(
+            engine_services=engine_services,
+            claims=self.claims,
+            dispatcher=dispatcher,
+            channel=channel,
+            beacon_window_s=assigner.beacon_window_s,
+            claim_retry_s=claim_retry_s,
+        )
         self.runs: dict[UUID, StreamRun] = {}
 
     async def listen(self, graph_uuid: UUID) -> AsyncGenerator[ListenEvent]:
@@ -234,26 +417,16 @@ class ListeningService:
         # Another listener of this stream may have started its run while we read.
         run = self.runs.get(stream.uuid)
         if run is None or not run.running:
-            engine = Engine(
-                graph=graph,
-                stream=stream,
-                point=point,
-                services=self.engine_services,
-                clean_slate=attachment.first_listener,
-            )
             run = StreamRun(
-                engine,
-                self._forget,
-                beacon_window_s=self.assigner.beacon_window_s,
-                channel=self.channel,
+                graph=graph, stream=stream, point=point, parts=self.parts, on_finished=self._forget
             )
             self.runs[stream.uuid] = run
             run.start()
         return run
 
     def _forget(self, run: StreamRun) -> None:
-        if self.runs.get(run.engine.stream.uuid) is run:
-            del self.runs[run.engine.stream.uuid]
+        if self.runs.get(run.stream.uuid) is run:
+            del self.runs[run.stream.uuid]
 
     async def close(self) -> None:
         """Stop every engine run (listeners' own ``finally`` blocks release them).

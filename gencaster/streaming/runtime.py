@@ -26,6 +26,7 @@ from gencaster.media import MediaStore
 from gencaster.settings import Settings, SettingsError
 from gencaster.stream_variables import StreamVariableService, VariableLimits
 from gencaster.streaming.assignment import StreamAssigner
+from gencaster.streaming.claims import create_claims
 from gencaster.streaming.clean_slate import CleanSlate
 from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.listening import ListeningService
@@ -108,8 +109,16 @@ class StreamingRuntime:
             channel=channel,
             beacon_window_s=settings.beacon_window_s,
         )
+        self.claims = create_claims(
+            settings.redis_url, prefix=settings.redis_prefix, lease_s=settings.engine_lease_s
+        )
         self.listening = ListeningService(
-            assigner=self.assigner, engine_services=self._engine_services(), channel=channel
+            assigner=self.assigner,
+            engine_services=self._engine_services(),
+            dispatcher=self.dispatcher,
+            claims=self.claims,
+            channel=channel,
+            claim_retry_s=settings.engine_lease_s / 5,
         )
         if settings.osc_port:
             handler = create_point_handler(
@@ -145,6 +154,7 @@ class StreamingRuntime:
         if self.osc_server is not None:
             await self.osc_server.close()
         await self.listening.close()
+        await self.claims.close()
         await self.processes.close()
         await self.speech.close()
         await self.osc.close()
