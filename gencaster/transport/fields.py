@@ -55,11 +55,17 @@ async def _stop(tasks: Sequence[asyncio.Future[Any]]) -> None:
 
 
 async def _fill(results: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    if len(names) == 1:  # no sibling to stop: spare the task
+        results[names[0]] = await results[names[0]]
+        return results
     results.update(zip(names, await settle([results[name] for name in names]), strict=True))
     return results
 
 
 async def _fill_list(values: list[Any], indices: list[int]) -> list[Any]:
+    if len(indices) == 1:
+        values[indices[0]] = await values[indices[0]]
+        return values
     completed = await settle([values[index] for index in indices])
     for index, value in zip(indices, completed, strict=True):
         values[index] = value
