@@ -12,6 +12,7 @@ import pytest
 
 from gencaster.auth import SESSION_COOKIE, create_user
 from gencaster.db import open_database
+from gencaster.migrations import known_versions
 from gencaster.streaming.listening import STOPPED
 from gencaster.streaming.osc import FakeStreamPoint
 from models import AudioFile, Graph, Stream, StreamPoint, TextToSpeech
@@ -55,7 +56,8 @@ async def test_every_command_works_from_another_folder_on_a_fresh_database(
 ) -> None:
     env = cli_env(tmp_path / "data")
     check = await run_cli(elsewhere, env, "check")
-    assert check.code == 1 and "2 pending: run `gencaster migrate`" in check.stdout
+    every = len(known_versions())  # a fresh database has applied none of them
+    assert check.code == 1 and f"{every} pending: run `gencaster migrate`" in check.stdout
     assert (await run_cli(elsewhere, env, "migrate")).code == 0
     check = await run_cli(elsewhere, env, "check")
     assert check.code == 0, check.stdout + check.stderr
