@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -151,3 +152,32 @@ async def test_cors_allows_configured_origins_with_credentials(server: RunningSe
             server.graphql_url, json={"query": WHO}, headers={"Origin": "https://evil.example"}
         )
         assert "access-control-allow-origin" not in foreign.headers
+
+
+@pytest.mark.parametrize("ending", ["expired", "deactivated"])
+async def test_a_session_that_no_longer_holds_logs_nobody_in_and_is_removed(
+    server: RunningServer, unique: str, ending: str
+):
+    username = f"ends-{unique}"
+    await create_user(
+        username=username, password=STAFF_PASSWORD, is_staff=True, first_name="Ann", email="a@b.c"
+    )
+    async with GraphQLClient(server.graphql_url) as client:
+        await client.login(username, STAFF_PASSWORD)
+        who = "query { isAuthenticated { username isStaff isActive firstName lastName email } }"
+        assert (await client.data(who))["isAuthenticated"] == {
+            "username": username,
+            "isStaff": True,
+            "isActive": True,
+            "firstName": "Ann",
+            "lastName": "",
+            "email": "a@b.c",
+        }
+        if ending == "expired":
+            await Session.filter(user__username=username).update(
+                expires_at=datetime.now(UTC) - timedelta(seconds=1)
+            )
+        else:
+            await User.filter(username=username).update(is_active=False)
+        assert (await client.data(WHO))["isAuthenticated"] is None
+        assert await Session.filter(user__username=username).count() == 0
