@@ -143,6 +143,9 @@ async def run_round(
     context = multiprocessing.get_context("spawn")
     pipes, processes = [], []
     rss_before = _rss_mb(target.pid)
+    if os.environ.get("PYTHONTRACEMALLOC"):
+        async with httpx.AsyncClient(timeout=120) as http:
+            await http.get(f"{base}/_bench/memory")
     started = time.monotonic()
     for index in range(clients):
         count = watchers // clients + (1 if index < watchers % clients else 0)
@@ -160,6 +163,9 @@ async def run_round(
     connect_s = time.monotonic() - started
     await asyncio.sleep(1.0)
     rss_joined = _rss_mb(target.pid)
+    if os.environ.get("PYTHONTRACEMALLOC"):
+        async with httpx.AsyncClient(timeout=120) as http:
+            print((await http.get(f"{base}/_bench/memory")).text, flush=True)
     async with httpx.AsyncClient(timeout=120) as http:
         await _gc_figures(http, base)
         cpu_before = _cpu_seconds(target.pid)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import resource
+import tracemalloc
 
 from sanic import Request, Sanic, text
 
@@ -78,6 +79,21 @@ def main() -> None:
         return text(json.dumps(pauses.take()))
 
     _collection_policy(app, os.environ.get("GENCASTER_BENCH_GC", "default"))
+    snapshots: list[tracemalloc.Snapshot] = []
+
+    async def memory(request: Request) -> object:
+        """With PYTHONTRACEMALLOC set: the lines that allocated most since the last call."""
+        if not tracemalloc.is_tracing():
+            return text("tracemalloc is off (set PYTHONTRACEMALLOC=1)")
+        snapshot = tracemalloc.take_snapshot()
+        previous = snapshots[-1] if snapshots else None
+        snapshots[:] = [snapshot]
+        if previous is None:
+            return text("first snapshot taken")
+        top = snapshot.compare_to(previous, "lineno")[:40]
+        return text("\n".join(str(line) for line in top))
+
+    app.add_route(memory, "/_bench/memory")
     app.add_route(queries, "/_bench/queries")
     app.add_route(collections, "/_bench/gc")
     app.prepare(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
@@ -109,27 +110,56 @@ def _as_uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-@dataclass
 class Loaders:
-    graph: ByIdLoader[Graph] = field(default_factory=lambda: ByIdLoader(Graph))
-    node: ByIdLoader[Node] = field(default_factory=lambda: ByIdLoader(Node, shown_only=True))
-    node_door: ByIdLoader[NodeDoor] = field(
-        default_factory=lambda: ByIdLoader(NodeDoor, shown_only=True)
-    )
-    audio_cell: ByIdLoader[AudioCell] = field(default_factory=lambda: ByIdLoader(AudioCell))
-    audio_file: ByIdLoader[AudioFile] = field(default_factory=lambda: ByIdLoader(AudioFile))
-    stream: ByIdLoader[Stream] = field(default_factory=lambda: ByIdLoader(Stream))
-    stream_point: ByIdLoader[StreamPoint] = field(default_factory=lambda: ByIdLoader(StreamPoint))
-    nodes_by_graph: ChildrenLoader[Node] = field(
-        default_factory=lambda: ChildrenLoader(Node, "graph_id", Node.sort_key)
-    )
-    doors_by_node: ChildrenLoader[NodeDoor] = field(
-        default_factory=lambda: ChildrenLoader(NodeDoor, "node_id", NodeDoor.sort_key)
-    )
-    cells_by_node: ChildrenLoader[ScriptCell] = field(
-        default_factory=lambda: ChildrenLoader(ScriptCell, "node_id", ScriptCell.sort_key)
-    )
-    edges_by_graph: EdgesByGraphLoader = field(default_factory=EdgesByGraphLoader)
+    """One context's loaders, each made when a resolver first asks for it.
+
+    A WebSocket holds a context per subscription for as long as it listens, and most
+    never use most loaders: made eagerly they were some 3 KiB of every socket.
+    """
+
+    @cached_property
+    def graph(self) -> ByIdLoader[Graph]:
+        return ByIdLoader(Graph)
+
+    @cached_property
+    def node(self) -> ByIdLoader[Node]:
+        return ByIdLoader(Node, shown_only=True)
+
+    @cached_property
+    def node_door(self) -> ByIdLoader[NodeDoor]:
+        return ByIdLoader(NodeDoor, shown_only=True)
+
+    @cached_property
+    def audio_cell(self) -> ByIdLoader[AudioCell]:
+        return ByIdLoader(AudioCell)
+
+    @cached_property
+    def audio_file(self) -> ByIdLoader[AudioFile]:
+        return ByIdLoader(AudioFile)
+
+    @cached_property
+    def stream(self) -> ByIdLoader[Stream]:
+        return ByIdLoader(Stream)
+
+    @cached_property
+    def stream_point(self) -> ByIdLoader[StreamPoint]:
+        return ByIdLoader(StreamPoint)
+
+    @cached_property
+    def nodes_by_graph(self) -> ChildrenLoader[Node]:
+        return ChildrenLoader(Node, "graph_id", Node.sort_key)
+
+    @cached_property
+    def doors_by_node(self) -> ChildrenLoader[NodeDoor]:
+        return ChildrenLoader(NodeDoor, "node_id", NodeDoor.sort_key)
+
+    @cached_property
+    def cells_by_node(self) -> ChildrenLoader[ScriptCell]:
+        return ChildrenLoader(ScriptCell, "node_id", ScriptCell.sort_key)
+
+    @cached_property
+    def edges_by_graph(self) -> EdgesByGraphLoader:
+        return EdgesByGraphLoader()
 
 
 class OperationHooks(Protocol):
