@@ -37,6 +37,8 @@ class Recorder:
     finally_tasks: list[str] = field(default_factory=list)
     total: int = 0
     connects: list[ConnectionInfo] = field(default_factory=list)
+    # The server side of each connection, as its requests arrive (socket options).
+    transports: list[asyncio.BaseTransport] = field(default_factory=list)
 
     def cleanup_for(self, key: str) -> Callable[[], Awaitable[None]]:
         async def cleanup() -> None:
@@ -144,6 +146,10 @@ def _build_app(recorder: Recorder, options: dict[str, Any]) -> tuple[Sanic, Any]
     app = Sanic(f"ws_test_{uuid.uuid4().hex[:12]}")
     app.config.ACCESS_LOG = False
     app.config.MOTD = False
+
+    @app.on_request
+    async def keep_transport(request: Request) -> None:
+        recorder.transports.append(request.transport)
 
     async def context_factory(connection: ConnectionInfo, scope: OperationScope) -> dict[str, Any]:
         return {"recorder": recorder, "scope": scope, "connection": connection}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
-import time
+import socket
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -132,17 +131,18 @@ async def test_an_idle_socket_costs_no_operation_tasks(
 async def test_small_frames_after_keepalive_are_not_held_back(
     ws_server: ToyServer, connect_client: Connect
 ) -> None:
-    """Without TCP_NODELAY a data frame after a ka waits ~40 ms for a delayed ACK."""
-    latencies = []
-    for n in range(7):
-        client = await connect_client(ws_server.url, "graphql-ws")
-        await client.send({"type": "connection_init"})
-        await client.receive_until("connection_ack")
-        started = time.perf_counter()
-        await client.send({"id": str(n), "type": "start", "payload": {"query": "{ hello }"}})
-        await client.receive_until("data")
-        latencies.append(time.perf_counter() - started)
-    assert statistics.median(latencies) < 0.03
+    """Without TCP_NODELAY a data frame after a ka waits ~40 ms for a delayed ACK.
+
+    Sanic listens with ``proto=0``, so asyncio leaves Nagle on for the accepted socket;
+    the endpoint turns it off. The delay itself is measured by ``bench.ws_small_frames``.
+    """
+    client = await connect_client(ws_server.url, "graphql-ws")
+    await client.send({"type": "connection_init"})
+    await client.receive_until("connection_ack")
+    (transport,) = ws_server.recorder.transports
+    sock = transport.get_extra_info("socket")
+    assert sock.proto == 0  # as Sanic binds: asyncio's own TCP_NODELAY skipped it
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 @pytest.mark.parametrize("subprotocol", ["graphql-transport-ws", "graphql-ws"])
