@@ -196,11 +196,14 @@ class StreamAssigner:
 
     async def _join_playing(self, graph: Graph) -> Attachment | None:
         """Join the graph's newest stream that has listeners on a live point."""
-        streams = Stream.filter(
-            graph_id=graph.uuid,
-            num_listeners__gt=0,
-            stream_point__last_live__gte=StreamPoint.live_since(self.beacon_window_s),
-        ).order_by("-created_date")
+        streams = (
+            Stream.listened()
+            .filter(
+                graph_id=graph.uuid,
+                stream_point__last_live__gte=StreamPoint.live_since(self.beacon_window_s),
+            )
+            .order_by("-created_date")
+        )
         for stream in await streams:
             attachment = await self._join(stream)
             if attachment is not None:
@@ -241,6 +244,6 @@ class StreamAssigner:
             if point is None:
                 raise NoStreamAvailableError("No stream point is free at the moment")
             # A fresh statement sees what committed before we got the lock.
-            if not await Stream.exists(stream_point_id=point.uuid, num_listeners__gt=0):
+            if not await Stream.listened().filter(stream_point_id=point.uuid).exists():
                 return point
             taken.append(point.uuid)
