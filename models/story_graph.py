@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from uuid import UUID
 
@@ -173,6 +174,11 @@ class ScriptCell(TimestampedModel):
     def sort_key(self) -> tuple[int, str]:
         """By cellOrder, then uuid: the order the engine runs cells in (``Meta.ordering``)."""
         return (self.cell_order, str(self.uuid))
+
+    @classmethod
+    def of_nodes(cls, node_uuids: Iterable[UUID]) -> QuerySet[ScriptCell]:
+        """The cells of these nodes, in ``sort_key`` order."""
+        return cls.filter(node_id__in=list(node_uuids)).order_by("cell_order", "uuid")
 
     class Meta:
         table = "script_cell"

@@ -66,7 +66,7 @@ async def load_graph(graph: Graph) -> LoadedGraph:
         loaded.door_by_uuid[door.uuid] = door
     for doors in loaded.doors.values():
         doors.sort(key=lambda door: (door.door_type, *door.sort_key()))
-    for cell in await ScriptCell.filter(node_id__in=node_ids).order_by("cell_order", "uuid"):
+    for cell in await ScriptCell.of_nodes(node_ids):
         loaded.cells.setdefault(cell.node_id, []).append(cell)
     audio_ids = [c.audio_cell_id for cs in loaded.cells.values() for c in cs if c.audio_cell_id]
     for audio_cell in await AudioCell.filter(uuid__in=audio_ids):

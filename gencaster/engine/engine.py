@@ -416,7 +416,7 @@ class Engine:
         """The node's cells in order; a resumed walk starts at its first cell not yet done."""
         start = position.cell_index if position is not None else 0
         sent = position.instruction_uuid if position is not None else None
-        cells = await ScriptCell.filter(node_id=node.uuid).order_by("cell_order", "uuid")
+        cells = await ScriptCell.of_nodes([node.uuid])
         for index, cell in enumerate(cells):
             if index < start:
                 continue
