@@ -31,9 +31,16 @@ from gencaster.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 
+# Renew our key; set it again if it is gone (a Redis restarted without persistence):
+# had another run taken the walk meanwhile, the walk's fence would stop this one.
 _RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if current == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 """

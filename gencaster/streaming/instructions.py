@@ -285,6 +285,19 @@ class InstructionDispatcher:
         text = code(instruction_uuid) if callable(code) else code
         if "\0" in text:
             raise ValueError("instruction code must not contain NUL characters")
+        # Shielded: a row that says SENT must mean the datagram left. A caller cancelled
+        # while the row is written (its last listener left, its run let the walk go)
+        # would otherwise leave a SENT row behind with nothing sent, and a run resuming
+        # the walk would wait for that instruction until its timeout.
+        sending = asyncio.ensure_future(
+            self._record_and_send(point, instruction_uuid, text, manual_finish)
+        )
+        sending.add_done_callback(_retrieved)
+        return await asyncio.shield(sending)
+
+    async def _record_and_send(
+        self, point: StreamPoint, instruction_uuid: UUID, text: str, manual_finish: bool
+    ) -> StreamInstruction:
         instruction = await StreamInstruction.create(
             uuid=instruction_uuid,
             stream_point=point,
@@ -300,3 +313,9 @@ class InstructionDispatcher:
             await StreamInstruction.filter(uuid=instruction_uuid).delete()
             raise
         return instruction
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """Mark the send's error as seen: its caller has it, unless it was cancelled first."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("Sending an instruction failed: %r", task.exception())

@@ -150,7 +150,34 @@ def cell_codes(point: FakeStreamPoint) -> list[str]:
     return [i.code for i in point.received if i.code not in (CLEAN_SLATE, PROBE)]
 
 
-async def test_a_walk_goes_on_when_its_engines_process_dies(redis_server: RedisServer):
+@dataclass
+class Deployment:
+    """Server processes on one PostgreSQL and Redis, one OSC process, one fake point."""
+
+    servers: list[ServerProcess]
+    point: FakeStreamPoint
+    database: asyncpg.Connection
+    prefix: str
+    redis: RedisServer
+
+    async def holder_pid(self, stream_uuid: str) -> int | None:
+        """The pid of the process holding the stream's engine (the lease names it)."""
+        client = self.redis.client()
+        try:
+            value = await client.get(f"{self.prefix}:engine:{stream_uuid}")
+        finally:
+            await client.aclose()
+        return None if value is None else int(value.decode().split("/")[1])
+
+    async def listeners_counted(self, stream_uuid: str) -> int:
+        query = "SELECT num_listeners FROM stream WHERE uuid = $1"
+        return await self.database.fetchval(query, uuid.UUID(stream_uuid))
+
+
+@asynccontextmanager
+async def deployment(
+    redis: RedisServer, processes: int, **settings: str
+) -> AsyncIterator[Deployment]:
     prefix = f"failover-{uuid.uuid4().hex[:6]}"
     osc_port = free_port(socket.SOCK_DGRAM)
     async with postgres_database() as database_url, AsyncExitStack() as stack:
@@ -158,10 +185,9 @@ async def test_a_walk_goes_on_when_its_engines_process_dies(redis_server: RedisS
         env = server_env(
             data_dir,
             database_url=database_url,
-            redis_url=f"{redis_server.url}/0",
+            redis_url=f"{redis.url}/0",
             redis_prefix=prefix,
-            engine_lease_s="3",
-            instruction_timeout_s="60",
+            **settings,
         )
         await asyncio.to_thread(prepare_database, env)
         database = await asyncpg.connect(database_url)
@@ -178,7 +204,15 @@ async def test_a_walk_goes_on_when_its_engines_process_dies(redis_server: RedisS
             return bool(await database.fetchval(query, point.lang_port))
 
         await eventually(registered, within=WITHIN, message="the point never registered")
-        servers = [await stack.enter_async_context(server_process(env)) for _ in range(3)]
+        servers = [await stack.enter_async_context(server_process(env)) for _ in range(processes)]
+        yield Deployment(servers, point, database, prefix, redis)
+
+
+async def test_a_walk_goes_on_when_its_engines_process_dies(redis_server: RedisServer):
+    async with deployment(
+        redis_server, 3, engine_lease_s="3", instruction_timeout_s="60"
+    ) as deployed:
+        servers, point = deployed.servers, deployed.point
         graph_uuid = await build_story(servers[0], uuid.uuid4().hex[:8])
 
         sockets = AsyncExitStack()
@@ -191,11 +225,9 @@ async def test_a_walk_goes_on_when_its_engines_process_dies(redis_server: RedisS
         assert {listener.heard[0]["stream"]["uuid"] for listener in listeners} == {stream_uuid}
 
         # The engine runs in exactly one process: the one the lease names.
-        holder = (await redis_server.client().get(f"{prefix}:engine:{stream_uuid}")).decode()
-        engine_pid = int(holder.split("/")[1])
+        engine_pid = await deployed.holder_pid(stream_uuid)
         doomed = next(s for s in servers if s.process.pid == engine_pid)
         survivors = [s for s in servers if s is not doomed]
-
         await eventually(lambda: len(cell_codes(point)) >= 6, within=WITHIN)
         doomed.process.kill()  # SIGKILL mid-walk: no goodbye, its lease simply expires
         await asyncio.to_thread(doomed.process.wait)
@@ -237,8 +269,34 @@ async def test_a_walk_goes_on_when_its_engines_process_dies(redis_server: RedisS
         await sockets.aclose()
 
         async def nobody_listens() -> bool:
-            query = "SELECT num_listeners FROM stream WHERE uuid = $1"
-            return await database.fetchval(query, uuid.UUID(stream_uuid)) == 0
+            return await deployed.listeners_counted(stream_uuid) == 0
 
         # The dead process's listeners are released when a live process reaps it.
         await eventually(nobody_listens, within=WITHIN, message="listeners are still counted")
+
+
+async def test_when_the_engines_last_listener_leaves_another_process_goes_on_at_once(
+    redis_server: RedisServer,
+):
+    # A lease far longer than the test: going on must not wait for it to lapse.
+    async with deployment(redis_server, 2, engine_lease_s="600") as deployed:
+        (first, second), point = deployed.servers, deployed.point
+        graph_uuid = await build_story(first, uuid.uuid4().hex[:8])
+        async with AsyncExitStack() as sockets:
+            leaving_sockets = AsyncExitStack()
+            leaving = await listen(leaving_sockets, first, graph_uuid)
+            staying = await listen(sockets, second, graph_uuid)
+            stream_uuid = leaving.heard[0]["stream"]["uuid"]
+            assert await deployed.holder_pid(stream_uuid) == first.process.pid
+
+            await eventually(lambda: len(cell_codes(point)) >= 4, within=WITHIN)
+            assert leaving.task is not None and staying.task is not None
+            leaving.task.cancel()
+            await leaving_sockets.aclose()  # the engine's only listener leaves
+            await asyncio.wait_for(staying.task, WITHIN)
+
+            assert cell_codes(point) == CODES  # every cell once, in order, to the end
+            uuids = [instruction.uuid for instruction in point.received]
+            assert len(uuids) == len(set(uuids))
+            assert staying.codes[-1] == CODES[-1]
+            assert await deployed.holder_pid(stream_uuid) in (second.process.pid, None)
