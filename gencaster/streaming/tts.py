@@ -28,6 +28,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from gencaster.audio import AudioProbe, InvalidAudio, probe_audio
+from gencaster.graph_changes import graph_change
 from gencaster.media import MediaStore
 from gencaster.metrics import SPEECH_CACHE
 from gencaster.settings import Settings, SettingsError
@@ -39,7 +40,7 @@ from gencaster.streaming.speech import (
     synthesise,
 )
 from gencaster.tasks import TaskSet
-from models import AudioFile, TextToSpeech
+from models import AudioFile, ScriptCell, TextToSpeech
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,10 @@ class SpeechService:
         probe = await asyncio.to_thread(_probe_written, path, data, replace=True)
         audio_file.file_size = probe.size
         audio_file.duration = probe.duration
-        await audio_file.save(update_fields=["file_size", "duration"])
+        async with graph_change(None) as change:  # a graph read may show the file's size
+            await audio_file.save(update_fields=["file_size", "duration"])
+            for graph_uuid in await ScriptCell.nodes_playing(audio_file.uuid):
+                change.touch(graph_uuid)
         return audio_file
 
     async def _create(self, key: CacheKey, ssml: str, voice: str) -> AudioFile:

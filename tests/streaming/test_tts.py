@@ -12,7 +12,7 @@ import soundfile
 from gencaster.media import MediaStore
 from gencaster.streaming.speech import EspeakBackend, SpeechError
 from gencaster.streaming.tts import SpeechService
-from models import AudioFile, TextToSpeech
+from models import AudioCell, AudioFile, CellType, Graph, Node, ScriptCell, TextToSpeech
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -104,6 +104,21 @@ async def test_a_missing_speech_file_is_made_again_in_place(
     again = await SpeechService(backend=backend, media=media).speak(ssml)
     assert again.uuid == audio.uuid and backend.calls == 2
     assert await asyncio.to_thread(path.is_file)
+
+
+async def test_a_speech_file_made_again_moves_the_versions_of_graphs_playing_it(
+    backend: CountingBackend, media: MediaStore
+):
+    """A graph read may show the file's size, so its kept answers must not outlive it."""
+    ssml = fresh_ssml()
+    audio = await SpeechService(backend=backend, media=media).speak(ssml)
+    graph = await Graph.create(name=ssml, display_name="", slug_name=f"speech-{audio.uuid}")
+    node = await Node.create(graph=graph, name="speaks")
+    cell = await AudioCell.create(audio_file=audio)
+    await ScriptCell.create(node=node, cell_type=CellType.AUDIO, audio_cell=cell)
+    await asyncio.to_thread(media.path_of(audio).unlink)
+    await SpeechService(backend=backend, media=media).speak(ssml)
+    assert (await Graph.get(uuid=graph.uuid)).version == graph.version + 1
 
 
 async def test_a_listener_leaving_does_not_cancel_the_speech_for_others(
