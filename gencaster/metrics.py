@@ -74,6 +74,11 @@ SANDBOX_STOPS = Counter(
 SPEECH_CACHE = Counter(
     "gencaster_speech_cache", "Speech requests answered from the cache or synthesised", ["result"]
 )
+GRAPH_READ_CACHE = Counter(
+    "gencaster_graph_read_cache",
+    "Graph reads over HTTP answered from kept bytes (hit) or run (miss)",
+    ["result"],
+)
 HTTP_REQUESTS = Counter(
     "gencaster_http_requests", "HTTP responses sent, by status code", ["status"]
 )

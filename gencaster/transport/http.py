@@ -17,7 +17,7 @@ from gencaster.auth import SESSION_COOKIE
 from gencaster.db import is_unavailable
 from gencaster.errors import ServiceUnavailable
 from gencaster.graph_changes import graph_versions
-from gencaster.metrics import OPERATIONS
+from gencaster.metrics import GRAPH_READ_CACHE, OPERATIONS
 from gencaster.schema.context import GraphQLContext
 from gencaster.transport.csrf import request_origin_allowed
 from gencaster.transport.decoding import UndecodableInput, decode_json, media_type
@@ -306,6 +306,8 @@ async def _answer(
         )
         versions = await _versions(key)
         kept = cache.get(key, versions) if key is not None and versions is not None else None
+        if key is not None:
+            GRAPH_READ_CACHE.labels(result="miss" if kept is None else "hit").inc()
         if kept is not None:
             return HTTPResponse(kept, content_type="application/json")
     result = await run_document(schema, document, graphql_request, context)

@@ -4,6 +4,7 @@ a change the other has acknowledged, though each keeps its own answers."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from pathlib import Path
@@ -105,3 +106,11 @@ async def _write_and_read(http: httpx.AsyncClient, writer: ServerProcess, reader
         assert position >= max(before, default=0.0), (started, position)
     assert len(seen) > CHANGES
     assert await position_of(http, reader, graph["uuid"]) == float(CHANGES)
+    assert await kept_answers(http, reader) > 0, "the reading process served kept answers"
+
+
+async def kept_answers(http: httpx.AsyncClient, server: ServerProcess) -> float:
+    """The process's count of graph reads answered from kept bytes (its /metrics)."""
+    text = (await http.get(f"http://127.0.0.1:{server.port}/metrics")).text
+    hits = re.search(r'^gencaster_graph_read_cache_total\{result="hit"\} (\S+)$', text, re.M)
+    return float(hits.group(1)) if hits else 0.0
