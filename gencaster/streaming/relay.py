@@ -48,7 +48,7 @@ async def decode_event(data: dict[str, Any]) -> EngineEvent | None:
             row = await StreamInstruction.get_or_none(uuid=data["instruction"])
             return None if row is None else InstructionSent(row)
         if kind == "dialog":
-            content = [_CONTENT[item.pop("type")](**item) for item in data["content"]]
+            content = [_content(item) for item in data["content"]]
             buttons = [Button(**button) for button in data["buttons"]]
             return DialogShown(Dialog(data["title"], content, buttons))
         if kind == "dead_end":
@@ -57,3 +57,8 @@ async def decode_event(data: dict[str, Any]) -> EngineEvent | None:
         pass
     logger.warning("Dropped a malformed stream event (%.40s)", kind)
     return None
+
+
+def _content(fields: dict[str, Any]) -> Text | Input | Checkbox:
+    kind = _CONTENT[fields["type"]]
+    return kind(**{key: value for key, value in fields.items() if key != "type"})

@@ -52,10 +52,13 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 STREAM_INFO = """subscription($g: UUID!) { streamInfo(graphUuid: $g) {
   __typename
   ... on StreamInfo { stream { uuid } streamInstruction { uuid instructionText } }
+  ... on Dialog { title buttons { text } }
   ... on GraphDeadEnd { error } } }"""
 
 NODES, CELLS_PER_NODE = 4, 5
 CODES = [f"{node * 10 + cell}" for node in range(NODES) for cell in range(CELLS_PER_NODE)]
+# The last node shows a dialog first: listeners of every process must see it.
+DIALOG_CELL = 'yield Dialog(title="Almost there", buttons=[Button.ok()])'
 LISTENERS_PER_PROCESS = 2
 WITHIN = 180.0  # generous bounds: a busy machine makes this slower, never red
 
@@ -83,6 +86,10 @@ class Listener:
             for info in self.heard
             if info["__typename"] == "StreamInfo" and info["streamInstruction"]
         ]
+
+    @property
+    def dialogs(self) -> list[str]:
+        return [info["title"] for info in self.heard if info["__typename"] == "Dialog"]
 
     @property
     def ended(self) -> bool:
@@ -136,12 +143,11 @@ async def build_story(server: ServerProcess, unique: str) -> str:
             node = previous if index == 0 else await add_node(staff, graph["uuid"], f"n{index}")
             if index:
                 await connect(staff, default_door(previous, "out"), default_door(node, "in"))
-            cells = CODES[index * CELLS_PER_NODE : (index + 1) * CELLS_PER_NODE]
-            await add_cells(
-                staff,
-                node["uuid"],
-                [{"cellType": "SUPERCOLLIDER", "cellCode": code} for code in cells],
-            )
+            codes = CODES[index * CELLS_PER_NODE : (index + 1) * CELLS_PER_NODE]
+            cells = [{"cellType": "SUPERCOLLIDER", "cellCode": code} for code in codes]
+            if index == NODES - 1:
+                cells.insert(0, {"cellType": "PYTHON", "cellCode": DIALOG_CELL})
+            await add_cells(staff, node["uuid"], cells)
             previous = node
         return graph["uuid"]
 
@@ -263,6 +269,7 @@ async def test_a_walk_goes_on_when_its_engines_process_dies(redis_server: RedisS
         for listener in live:
             assert listener.ended, listener.heard
             assert set(after_kill) <= set(listener.codes), (listener.codes, after_kill)
+            assert listener.dialogs == ["Almost there"], listener.heard
         for listener in returned:  # they joined the walk where it was, not its beginning
             assert CODES[0] not in listener.codes, listener.codes
 
