@@ -158,6 +158,7 @@ class InstructionDispatcher:
         self._osc = osc
         self._channel = channel
         self._waiting: dict[UUID, PendingInstruction] = {}
+        self._sending: set[asyncio.Future[StreamInstruction]] = set()  # rows being written
         # Each dispatcher has its own budget: one server's flood cannot mute another's log.
         self._unknown_log = ThrottledLog(logger, "acknowledgements for unknown instructions")
 
@@ -293,7 +294,19 @@ class InstructionDispatcher:
             self._record_and_send(point, instruction_uuid, text, manual_finish)
         )
         sending.add_done_callback(_retrieved)
+        self._sending.add(sending)
+        sending.add_done_callback(self._sending.discard)
         return await asyncio.shield(sending)
+
+    async def settled(self) -> None:
+        """Return once every send under way has written its row and left.
+
+        A run letting a walk go waits for this before another process may take it:
+        that process must find the row of an instruction that leaves, or it would
+        run the cell again.
+        """
+        if self._sending:
+            await asyncio.wait(set(self._sending))
 
     async def _record_and_send(
         self, point: StreamPoint, instruction_uuid: UUID, text: str, manual_finish: bool

@@ -208,6 +208,7 @@ class StreamRun:
                 drive.cancel()
                 with suppress(asyncio.CancelledError):
                     await drive
+            await self.parts.dispatcher.settled()  # before the lease goes
             self.engine = None
         return not drive.cancelled() and drive.result()
 
