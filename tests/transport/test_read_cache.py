@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
-from graphql import parse
+from graphql import OperationDefinitionNode, OperationType, parse
 
 from gencaster.transport.read_cache import ENTRY_OVERHEAD, ReadCache, ReadKey, read_key
 
 GRAPH = str(uuid.uuid4())
 OTHER = str(uuid.uuid4())
+OPERATIONS = Path(__file__).resolve().parents[2] / "graphql" / "operations"
 
 
 def key_of(query: str, variables: dict[str, Any] | None = None, caller: str = "staff") -> Any:
@@ -86,3 +88,28 @@ def test_an_answer_larger_than_the_cache_is_not_kept() -> None:
     cache = ReadCache(max_bytes=ENTRY_OVERHEAD + 100)
     cache.put(_key(0), (1,), b"x" * 200)
     assert len(cache) == 0 and cache.size == 0
+
+
+def test_of_the_apps_operations_the_editors_graph_read_is_kept() -> None:
+    """Each operation as the apps send it (with the fragments): only GetGraph is kept."""
+    fragments = (OPERATIONS / "fragments.graphql").read_text()
+    kept = set()
+    for path in sorted(OPERATIONS.glob("*.graphql")):
+        if path.name == "fragments.graphql":
+            continue
+        text = path.read_text() + fragments
+        for node in parse(text).definitions:
+            if not isinstance(node, OperationDefinitionNode) or node.name is None:
+                continue
+            variables = {name.variable.name.value: GRAPH for name in node.variable_definitions}
+            key = read_key(
+                parse(text),
+                query=text,
+                operation_name=node.name.value,
+                variables=variables,
+                caller="staff",
+            )
+            if key is not None:
+                assert node.operation == OperationType.QUERY
+                kept.add(node.name.value)
+    assert kept == {"GetGraph"}
