@@ -8,7 +8,8 @@ renewing and its lease expires after ``lease_s``; a live process then takes the 
 A renewal Redis answers with "not yours" means another process holds the claim now: the
 lease is *lost* and the run stops. A renewal that cannot reach Redis is not a loss: the
 run goes on, and should another process take the claim meanwhile, the walk's fence
-(``walks.py``) stops the old run at its next write, before it sends anything.
+(``walks.py``) stops the old run at its next write, before it sends anything. A key
+that vanished (Redis restarted without persistence) is set again by the renewal.
 
 Without Redis there is one process and an in-process claim (``LocalClaims``).
 """

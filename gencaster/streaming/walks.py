@@ -59,7 +59,7 @@ class StoredWalk:
 
         Call only while holding the stream's claim. A new walk begins with the clean
         slate; one that had ended starts over at the entry node without it, or, without
-        ``restart``, stays ended (``ended``).
+        ``restart``, stays ended (``ended_before``).
         """
         await StreamWalk.get_or_create(stream_id=stream_uuid)
         async with in_transaction():
