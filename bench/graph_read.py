@@ -51,6 +51,7 @@ class Figures:
     seconds: float
     latencies_ms: list[float]
     cpu_s: float
+    other_answers: int = 0  # answers that were not the graph's bytes (e.g. refused)
 
     @property
     def rate(self) -> float:
@@ -66,6 +67,7 @@ class Figures:
             f" p50 {percentile(self.latencies_ms, 0.5):7.2f}"
             f" p99 {percentile(self.latencies_ms, 0.99):7.2f}"
             f" | server CPU {self.cpu_ms_per_read:7.3f} ms/read ({self.reads} reads)"
+            + (f" | {self.other_answers} OTHER ANSWERS" if self.other_answers else "")
         )
 
 
@@ -137,11 +139,22 @@ async def build_graph(http: httpx.AsyncClient, url: str, nodes: int) -> str:
 
 
 async def drive(
-    url: str, body: dict, cookies: httpx.Cookies, pid: int, clients: int, seconds: float
+    url: str,
+    body: dict,
+    expected: bytes,
+    cookies: httpx.Cookies,
+    pid: int,
+    clients: int,
+    seconds: float,
 ) -> Figures:
-    """``clients`` connections posting ``body`` back to back; a 1 s warm-up is not counted."""
+    """``clients`` connections posting ``body`` back to back; a 1 s warm-up is not counted.
+
+    Every answer is compared with ``expected``: one that differs (a refusal, an error)
+    is counted apart, so it cannot pass for a fast read.
+    """
     process = psutil.Process(pid)
     latencies: list[float] = []
+    other = 0
     measuring = False
     stop_at = 0.0
 
@@ -155,6 +168,9 @@ async def drive(
                 response.raise_for_status()
                 if measuring:
                     latencies.append((time.perf_counter() - started) * 1000)
+                    if response.content != expected:
+                        nonlocal other
+                        other += 1
 
     tasks = [asyncio.create_task(client()) for _ in range(clients)]
     await asyncio.sleep(1.0)
@@ -165,7 +181,7 @@ async def drive(
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
     cpu = sum(process.cpu_times()[:2]) - cpu_before
-    return Figures(len(latencies), elapsed, latencies, cpu)
+    return Figures(len(latencies), elapsed, latencies, cpu, other)
 
 
 async def run_baseline(
@@ -212,7 +228,7 @@ async def _drive_baseline(
         await eventually(answers, within=30, message="the baseline did not start")
         if (await http.post(url, json=request)).content != body:
             raise RuntimeError("the baseline answers other bytes")
-    return await drive(url, request, cookies, pid, clients, seconds)
+    return await drive(url, request, body, cookies, pid, clients, seconds)
 
 
 async def main(
@@ -239,7 +255,13 @@ async def main(
         await http.post(running.url, json=request)
         print(f"SQL statements per read: {await query_count(running) - queries}")
         gencaster = await drive(
-            running.url, request, http.cookies, running.process.pid, clients, seconds
+            running.url,
+            request,
+            answer.content,
+            http.cookies,
+            running.process.pid,
+            clients,
+            seconds,
         )
         await http.aclose()
     baseline = await run_baseline(answer.content, request, http.cookies, clients, seconds)

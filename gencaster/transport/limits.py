@@ -441,6 +441,11 @@ class CostBudget:
         self._level = min(self.capacity, self._level + (now - self._stamp) * self.rate)
         self._stamp = now
 
+    def refund(self, cost: float) -> None:
+        """Give back part of a ``spend`` whose work turned out not to be needed."""
+        self._refill()
+        self._level = min(self.capacity, self._level + max(0.0, cost))
+
     def spend(self, cost: int) -> float:
         """Take ``cost``; returns 0, or the seconds until it could be afforded (nothing taken)."""
         self._refill()
