@@ -81,7 +81,7 @@ async def _run(count: int) -> None:
         osc_password="",
         beacon_window_s=60.0,
     )
-    server = OscServer(handler, host=LOOPBACK, port=0)
+    server = OscServer(handler, host=LOOPBACK, port=0, max_datagrams_per_s=10**9)
     await server.start()
     fake = TimedFakePoint(server_host=LOOPBACK, server_port=server.port, beacon_interval=3600.0)
     await fake.start()

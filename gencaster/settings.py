@@ -106,6 +106,7 @@ class Settings(BaseModel):
     # Stream points: who may beacon, and how many may be live at once.
     osc_allowed_networks: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.0/8", "::1/128")
     max_stream_points: Positive = 100
+    osc_max_datagrams_per_s: Positive = 1000
     # Connections: a request's head must arrive within this time; sockets per address.
     request_head_timeout_s: PositiveSeconds = 10.0
     request_body_timeout_s: PositiveSeconds = 60.0

@@ -137,6 +137,39 @@ class FailureThrottle:
         return len(self._records)
 
 
+class RatePerKey:
+    """At most ``rate`` events a second per key, in bursts of up to ``burst``.
+
+    A token bucket per key, refilled on use; the ``max_keys`` most recent keys are kept
+    (a flood from many senders costs bounded memory and only forgets old budgets).
+    """
+
+    def __init__(
+        self,
+        *,
+        rate: float,
+        burst: float,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_keys = max_keys
+        self._clock = clock
+        self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
+
+    def allow(self, key: Hashable) -> bool:
+        """Spend one token of ``key``; ``False`` when it has none left."""
+        now = self._clock()
+        tokens, then = self._buckets.pop(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        allowed = tokens >= 1
+        self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+        if len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        return allowed
+
+
 # Count one failure of KEYS[1]: ARGV = free, base delay, longest delay, key lifetime (s).
 # Returns the wait now due, in seconds; times come from Redis, so hosts need not agree.
 _FAILED_SCRIPT = """

@@ -129,7 +129,12 @@ class StreamingRuntime:
                 logs=self.logs,
                 speech=self.speech,
             )
-            self.osc_server = OscServer(handler, host=settings.osc_host, port=settings.osc_port)
+            self.osc_server = OscServer(
+                handler,
+                host=settings.osc_host,
+                port=settings.osc_port,
+                max_datagrams_per_s=settings.osc_max_datagrams_per_s,
+            )
             await start_osc_server(self.osc_server, settings.osc_host, settings.osc_port)
 
     def _engine_services(self) -> EngineServices:
@@ -182,7 +187,12 @@ class OscRuntime:
             logs=StreamLogWriter(channel),
             speech=self.speech,
         )
-        self.server = OscServer(handler, host=settings.osc_host, port=settings.osc_port or 7000)
+        self.server = OscServer(
+            handler,
+            host=settings.osc_host,
+            port=settings.osc_port or 7000,
+            max_datagrams_per_s=settings.osc_max_datagrams_per_s,
+        )
         await start_osc_server(self.server, settings.osc_host, settings.osc_port or 7000)
         return self.server
 

@@ -2,7 +2,9 @@
 
 ``datagram_received`` runs inside the event loop's reader callback, so it only parses
 and then starts the handler call as a task the server owns. The number of pending
-handler calls is bounded, so a flood costs dropped datagrams, not memory. Handlers run
+handler calls is bounded, so a flood costs dropped datagrams, not memory, and each
+sender address has a rate: past it, its datagrams are dropped before they are even
+parsed, so one flooding sender cannot take the loop from everyone else. Handlers run
 concurrently and their order is not guaranteed: OSC.md's states only move forward, and
 acknowledgements must be idempotent anyway.
 """
@@ -19,6 +21,7 @@ from typing import Any, Protocol
 
 from gencaster.db import is_unavailable
 from gencaster.tasks import TaskSet
+from gencaster.throttle import RatePerKey
 from gencaster.throttled_log import ThrottledLog
 
 from .messages import (
@@ -85,6 +88,7 @@ class OscServer:
         host: str = "0.0.0.0",
         port: int = 7000,
         max_pending: int = 1000,
+        max_datagrams_per_s: float = 1000.0,
     ) -> None:
         if max_pending < 1:
             raise ValueError("max_pending must be at least 1")
@@ -92,6 +96,7 @@ class OscServer:
         self._host = host
         self._port = port
         self._max_pending = max_pending
+        self._senders = RatePerKey(rate=max_datagrams_per_s, burst=max_datagrams_per_s)
         self._state = _State.NEW
         self._transport: asyncio.DatagramTransport | None = None
         self._pending = TaskSet()
@@ -99,6 +104,7 @@ class OscServer:
         self._overload_log = ThrottledLog(logger, "OSC datagrams dropped while overloaded")
         self._failure_log = ThrottledLog(logger, "OSC handler failures")
         self._unavailable_log = ThrottledLog(logger, "OSC messages dropped in an outage")
+        self._flood_log = ThrottledLog(logger, "OSC datagrams over their sender's rate")
 
     @property
     def port(self) -> int:
@@ -134,6 +140,7 @@ class OscServer:
             self._overload_log,
             self._failure_log,
             self._unavailable_log,
+            self._flood_log,
         ):
             budget.flush()
 
@@ -154,6 +161,14 @@ class OscServer:
         if self._state is not _State.RUNNING:
             return
         host, port = addr[0], addr[1]
+        if not self._senders.allow(host):
+            self._flood_log.log(
+                logging.WARNING,
+                "Dropped a datagram from %s: over %g datagrams a second from that address",
+                host,
+                self._senders.rate,
+            )
+            return
         try:
             message = _parse(data)
         except MalformedMessage as exc:

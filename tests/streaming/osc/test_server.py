@@ -242,7 +242,8 @@ async def test_a_flood_of_garbage_leaves_the_server_running_with_bounded_logging
 ) -> None:
     caplog.set_level(logging.WARNING, logger=SERVER_LOGGER)
     handler = RecordingHandler()
-    server = await start_server(handler)
+    # Every datagram is to be read here: the sender's rate is another test's.
+    server = await start_server(handler, max_datagrams_per_s=10**9)
     peer = await make_peer()
     rng = random.Random(20240501)
     total, chunk = 10_000, 50
@@ -263,3 +264,30 @@ async def test_a_flood_of_garbage_leaves_the_server_running_with_bounded_logging
     assert summaries
     suppressed = sum(int(r.args[0]) for r in summaries)  # type: ignore[index]
     assert len(records) - len(summaries) + suppressed == total
+
+
+async def test_a_flooding_sender_is_cut_to_its_rate_before_parsing(
+    start_server: StartServer, make_peer: MakePeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler = RecordingHandler()
+    server = await start_server(handler, max_datagrams_per_s=20)
+    peer = await make_peer()
+    caplog.set_level(logging.WARNING, logger=SERVER_LOGGER)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for index in range(300):
+        peer.send_raw(beacon_datagram(name=f"flood-{index}"), server.port)
+    sent_for = loop.time() - started
+    await handler.wait_until(lambda: len(handler.beacons) >= 1)
+    await asyncio.sleep(0.3)  # what was let through has been handled
+    elapsed = loop.time() - started
+    # A full bucket (20) and what refilled while the datagrams were read, no more.
+    assert 1 <= len(handler.beacons) <= 20 + 20 * elapsed + 1 < 300
+    assert "over 20 datagrams a second" in caplog.text
+    # The bucket refills: the same sender is heard again a second later.
+    await asyncio.sleep(1.0)
+    before = len(handler.beacons)
+    peer.send_raw(beacon_datagram(name="later"), server.port)
+    await handler.wait_until(lambda: len(handler.beacons) > before)
+    assert handler.beacons[-1][1].name == "later"
+    assert sent_for < elapsed
