@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from graphql import DocumentNode, ExecutionResult
@@ -298,30 +299,49 @@ async def _answer(
     )
     if isinstance(document, ExecutionResult):
         return response.json(format_result(document))
-    cache: ReadCache | None = request.app.ctx.read_cache
-    key = versions = None
-    if cache is not None:
-        key = read_key(
-            document,
-            query=graphql_request.query,
-            operation_name=graphql_request.operation_name,
-            variables=graphql_request.variables,
-            caller=caller_class(context.user),
-        )
-        versions = await _versions(key)
-        kept = cache.get(key, versions) if key is not None and versions is not None else None
-        if key is not None:
-            GRAPH_READ_CACHE.labels(result="miss" if kept is None else "hit").inc()
-        if kept is not None:
-            budget.refund(_measured_cost(request, document, graphql_request) - KEPT_ANSWER_COST)
-            return HTTPResponse(kept, content_type="application/json")
+    lookup = await _look_up(request, document, graphql_request, context)
+    if lookup is not None and lookup.kept is not None:
+        budget.refund(_measured_cost(request, document, graphql_request) - KEPT_ANSWER_COST)
+        return HTTPResponse(lookup.kept, content_type="application/json")
     result = await run_document(schema, document, graphql_request, context)
     if not isinstance(result, ExecutionResult):  # a subscription: only over WebSocket
         return error_response("Subscriptions need a WebSocket connection")
     resp = response.json(format_result(result))
-    if cache is not None and key is not None and versions is not None and not result.errors:
-        cache.put(key, versions, bytes(resp.body or b""))
+    if lookup is not None and not result.errors:
+        lookup.cache.put(lookup.key, lookup.versions, bytes(resp.body or b""))
     return resp
+
+
+@dataclass
+class _Lookup:
+    """A graph read looked up: where to keep its answer, and the answer if one is kept."""
+
+    cache: ReadCache
+    key: ReadKey
+    versions: tuple[int, ...]
+    kept: bytes | None
+
+
+async def _look_up(
+    request: Request, document: DocumentNode, graphql: GraphQLRequest, context: GraphQLContext
+) -> _Lookup | None:
+    """``None`` for a request that is not a graph read to keep (or with no cache)."""
+    cache: ReadCache | None = request.app.ctx.read_cache
+    if cache is None:
+        return None
+    key = read_key(
+        document,
+        query=graphql.query,
+        operation_name=graphql.operation_name,
+        variables=graphql.variables,
+        caller=caller_class(context.user),
+    )
+    versions = await _versions(key) if key is not None else None
+    if key is None or versions is None:
+        return None
+    kept = cache.get(key, versions)
+    GRAPH_READ_CACHE.labels(result="miss" if kept is None else "hit").inc()
+    return _Lookup(cache, key, versions, kept)
 
 
 def _measured_cost(request: Request, document: DocumentNode, graphql: GraphQLRequest) -> int:
@@ -331,10 +351,8 @@ def _measured_cost(request: Request, document: DocumentNode, graphql: GraphQLReq
     return costs.get(graphql.operation_name, max(costs.values(), default=0))
 
 
-async def _versions(key: ReadKey | None) -> tuple[int, ...] | None:
+async def _versions(key: ReadKey) -> tuple[int, ...] | None:
     """The graphs' versions now, read before running; ``None``: do not keep (or use) an answer."""
-    if key is None:
-        return None
     try:
         current = await graph_versions(key.graphs)
     except Exception as error:
