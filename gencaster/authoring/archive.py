@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -126,9 +127,25 @@ def _read_document(archive: zipfile.ZipFile) -> Any:
     info = _member(archive, DOCUMENT_NAME, MAX_DOCUMENT_BYTES)
     try:
         with archive.open(info) as data:
-            return json.loads(_read_at_most(data, MAX_DOCUMENT_BYTES))
+            return json.loads(
+                _read_at_most(data, MAX_DOCUMENT_BYTES),
+                parse_constant=_not_a_number,
+                parse_float=_finite_float,
+            )
     except (ValueError, zipfile.BadZipFile) as exc:
         raise ArchiveRefused(f"{DOCUMENT_NAME} in the archive is not valid JSON: {exc}") from None
+
+
+def _not_a_number(token: str) -> Any:
+    """JSON has no NaN or Infinity; Python's reader takes them unless told not to."""
+    raise ValueError(f"{token} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return value
 
 
 def _read_at_most(data: IO[bytes], limit: int) -> bytes:

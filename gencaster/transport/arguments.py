@@ -4,13 +4,16 @@ Every string that reaches a field as an argument (literal or variable, at any de
 of input objects and lists) is checked once, after validation: text no database can
 store (NUL, lone surrogates) and text longer than what the argument or input field
 may hold (``extensions["max_length"]``, else the server's free-text bound) is refused
-with ``BAD_USER_INPUT``. Arguments marked ``credential`` are left to the login, which
-answers bad text as wrong credentials. Values that do not coerce are left to the
+with ``BAD_USER_INPUT``. So is a number that is not finite: a Float literal such as
+``1e309`` coerces to infinity, which no read of the row could then serialize.
+Arguments marked ``credential`` are left to the login, which answers bad text as
+wrong credentials. Values that do not coerce are left to the
 executor, which reports them in its own words.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Any
 
@@ -47,6 +50,8 @@ def _problem(value: Any, type_: GraphQLInputType, limit: int) -> str | None:
         return _problem(value, type_.of_type, limit)
     if value is None:
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "is not a finite number"
     if isinstance(type_, GraphQLList):
         items = value if isinstance(value, list) else [value]
         return next(

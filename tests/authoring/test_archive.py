@@ -135,6 +135,10 @@ def _changed(document: dict[str, Any], change: str) -> dict[str, Any]:
         document["nodes"][0]["shape"] = "round"
     elif change == "two entries":
         document["nodes"][1]["is_entry_node"] = True
+    elif change == "infinite position":
+        document["nodes"][0]["position_x"] = float("inf")  # written as Infinity
+    elif change == "NaN position":
+        document["nodes"][0]["position_y"] = float("nan")
     elif change == "edge backwards":
         edge = document["edges"][0]
         edge["from"], edge["to"] = edge["to"], edge["from"]
@@ -148,6 +152,8 @@ def _changed(document: dict[str, Any], change: str) -> dict[str, Any]:
         ("unknown field", "invalid at nodes/0"),
         ("two entries", "exactly one entry node"),
         ("edge backwards", "must flow from an OUTPUT to an INPUT door"),
+        ("infinite position", "Infinity is not a JSON number"),
+        ("NaN position", "NaN is not a JSON number"),
         ("bad audio", "does not match its sha256"),
         ("not a zip", "is not a Gencaster archive"),
         ("too large", "is larger than the limit of 1000 bytes"),
