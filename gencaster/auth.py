@@ -21,6 +21,7 @@ import hmac
 import os
 import secrets
 import threading
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -137,6 +138,9 @@ async def create_user(
 ) -> User:
     if not username.strip():
         raise ValueError("A username must not be empty")
+    _check_user_text(username=username, email=email, first_name=first_name, last_name=last_name)
+    if any(unicodedata.category(char) == "Cc" for char in username):
+        raise ValueError("A username must not hold control characters (tabs, newlines, ...)")
     if len(password) < 8:
         raise ValueError("A password needs at least 8 characters")
     if await User.filter(username=username).exists():
@@ -152,6 +156,17 @@ async def create_user(
         )
     except IntegrityError as exc:
         raise Conflict(f"A user named {username!r} exists already") from exc
+
+
+def _check_user_text(**values: str) -> None:
+    """Refuse what the user table cannot hold, naming the field; before any query."""
+    for name, value in values.items():
+        reason = unstorable_reason(value)
+        if reason is not None:
+            raise ValueError(f"The {name.replace('_', ' ')} {reason}")
+        limit = User._meta.fields_map[name].max_length  # type: ignore[attr-defined]
+        if limit is not None and len(value) > limit:
+            raise ValueError(f"The {name.replace('_', ' ')} has at most {limit} characters")
 
 
 def _plausible(username: str, password: str) -> bool:
