@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -411,12 +412,31 @@ async def _osc_port(settings: Settings) -> str:
             asyncio.DatagramProtocol, local_addr=(settings.osc_host, settings.osc_port)
         )
     except OSError as exc:
+        if exc.errno == errno.EADDRINUSE and await _server_is_ready(settings):
+            return f"ok (held by the running server, whose /readyz answers {_server_url(settings)})"
         return (
             f"cannot bind udp {settings.osc_host}:{settings.osc_port} ({exc.strerror}); "
             "is a server already running?"
         )
     transport.close()
     return "ok"
+
+
+def _server_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+async def _server_is_ready(settings: Settings) -> bool:
+    """A port in use is fine when it is this deployment's own server that holds it."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            response = await http.get(f"{_server_url(settings)}/readyz")
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
 
 
 def _writable(settings: Settings) -> str:

@@ -90,6 +90,25 @@ async def test_check_names_what_is_wrong(tmp_path: Path, elsewhere: Path) -> Non
     assert bad.code == 2 and "GENCASTER_PORT" in bad.stderr and "Traceback" not in bad.stderr
 
 
+async def test_check_beside_the_running_embedded_server_is_ready(
+    tmp_path: Path, elsewhere: Path
+) -> None:
+    """The OSC port is taken by the server being checked: that is no fault."""
+    port = free_port()
+    env = cli_env(
+        tmp_path / "data",
+        osc_host="127.0.0.1",
+        osc_port=str(free_port(socket.SOCK_DGRAM)),
+        port=str(port),
+    )
+    assert (await run_cli(elsewhere, env, "migrate")).code == 0
+    async with server_process(env, port=port):
+        done = await run_cli(elsewhere, env, "check")
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
+    assert "held by the running server" in lines["osc"], done.stdout
+    assert done.code == 0, done.stderr
+
+
 async def _populate(database_url: str, media_root: Path) -> dict[str, str]:
     async with open_database(database_url):
         await create_user(username="ann", password="ann-password-1", is_staff=True)
