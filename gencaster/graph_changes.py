@@ -16,10 +16,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from gencaster.distributor import GenCasterChannel
+from gencaster.errors import NotFound
 from models import Graph
 
 
@@ -52,12 +54,20 @@ async def graph_change(channel: GenCasterChannel | None) -> AsyncIterator[GraphC
 
     On leaving the block the touched graphs' versions move and the transaction
     commits; then, with a ``channel``, the update messages are published. An
-    exception rolls everything back and publishes nothing.
+    exception rolls everything back and publishes nothing; a row the change refers
+    to that another editor deleted meanwhile (a foreign key that no longer holds)
+    is ``NotFound``, not an internal error.
     """
     change = GraphChange()
-    async with in_transaction():
-        yield change
-        await bump_versions(change.touched)
+    try:
+        async with in_transaction():
+            yield change
+            await bump_versions(change.touched)
+    except IntegrityError as exc:
+        if "foreign key" in str(exc).lower():
+            # Read before the transaction, deleted by another editor since.
+            raise NotFound("What this change refers to was deleted meanwhile") from exc
+        raise
     if channel is not None:
         await change.publish(channel)
 

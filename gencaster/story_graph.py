@@ -238,7 +238,7 @@ class StoryGraphEditor:
 
     async def delete_script_cell(self, cell_uuid: UUID) -> None:
         cell = await _get(ScriptCell, cell_uuid, "script cell")
-        node = await Node.get(uuid=cell.node_id)
+        node = await _get(Node, cell.node_id, "node")
         async with graph_change(self.channel) as change:
             await cell.delete()
             if cell.audio_cell_id is not None:
@@ -271,7 +271,7 @@ class StoryGraphEditor:
         if invalid is not None:
             return invalid
         door.update_from_dict(values)
-        node = await Node.get(uuid=door.node_id)
+        node = await _get(Node, door.node_id, "node")
         async with graph_change(self.channel) as change:
             await door.save()
             change.touch(node.graph_id, node.uuid)
@@ -282,7 +282,7 @@ class StoryGraphEditor:
         door = await NodeDoor.get_or_none(uuid=door_uuid)
         if door is None or door.is_default:
             return False
-        node = await Node.get(uuid=door.node_id)
+        node = await _get(Node, door.node_id, "node")
         async with graph_change(self.channel) as change:
             await door.delete()
             change.touch(node.graph_id, node.uuid)
