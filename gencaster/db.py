@@ -93,6 +93,18 @@ def is_unavailable(error: BaseException) -> bool:
     return False
 
 
+def log_failure(log: logging.Logger, error: BaseException, message: str, *args: object) -> None:
+    """``message`` with its traceback, or one line naming the cause while the database is away.
+
+    An outage is expected and explained by its cause; a traceback per failed step
+    would bury the log an operator reads to see when it ended.
+    """
+    if is_unavailable(error):
+        log.error(message + ": the database is unavailable (%s)", *args, type(error).__name__)
+    else:
+        log.error(message, *args, exc_info=error)
+
+
 async def retry_while_unavailable(attempt: Callable[[], Awaitable[T]], *, what: str) -> T:
     """``attempt()``, again with back-off for as long as the database is unreachable.
 

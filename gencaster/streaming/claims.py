@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gencaster.tasks import TaskSet
+from gencaster.throttled_log import ThrottledLog
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +128,11 @@ class _RedisLease(Lease):
                     _RENEW, 1, self._key, self._value, self._claims.lease_ms
                 )
             except (RedisError, OSError) as error:
-                logger.warning(
-                    "Could not renew the engine lease of %s: %r", self.stream_uuid, error
+                self._claims.outage_log.log(
+                    logging.WARNING,
+                    "Could not renew the engine lease of %s: %s",
+                    self.stream_uuid,
+                    type(error).__name__,
                 )
                 continue
             if not renewed:
@@ -155,6 +159,8 @@ class RedisClaims(EngineClaims):
         self.lease_s = lease_s
         self.leases: dict[UUID, _RedisLease] = {}
         self._me = f"{socket.gethostname()}/{os.getpid()}"
+        # Every lease renews every few seconds: an outage must not log each attempt.
+        self.outage_log = ThrottledLog(logger, "engine lease renewals that failed")
 
     @property
     def lease_ms(self) -> int:

@@ -29,6 +29,7 @@ from contextlib import aclosing, suppress
 from dataclasses import dataclass
 from uuid import UUID
 
+from gencaster.db import log_failure
 from gencaster.distributor import GenCasterChannel, Update
 from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices, WalkLost
 from gencaster.errors import NotFound
@@ -159,8 +160,8 @@ class StreamRun:
             await self._claim_and_run()
         except asyncio.CancelledError:
             raise
-        except Exception:  # e.g. the database is away while the walk is taken
-            logger.exception("The run of stream %s failed", self.stream.uuid)
+        except Exception as error:  # e.g. the database is away while the walk is taken
+            log_failure(logger, error, "The run of stream %s failed", self.stream.uuid)
             self._broadcast(DeadEnd(ENGINE_FAILED))
 
     async def _claim_and_run(self) -> None:
@@ -224,10 +225,11 @@ class StreamRun:
         except WalkLost:
             logger.info("Stream %s: another process took the walk over", self.stream.uuid)
             return False
-        except Exception:
-            logger.exception("The engine of stream %s failed", self.stream.uuid)
-            await engine.log("The engine stopped because of an internal error")
+        except Exception as error:
+            log_failure(logger, error, "The engine of stream %s failed", self.stream.uuid)
+            # Listeners first: in a database outage the stream's log waits for it.
             await self._tell_everyone(DeadEnd(ENGINE_FAILED))
+            await engine.log("The engine stopped because of an internal error")
             return True
 
     async def _tell_everyone(self, event: EngineEvent) -> None:

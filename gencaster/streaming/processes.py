@@ -30,6 +30,7 @@ from uuid import UUID, uuid4
 from tortoise.expressions import Case, F, When
 from tortoise.transactions import in_transaction
 
+from gencaster.db import log_failure
 from gencaster.distributor import GenCasterChannel
 from gencaster.tasks import TaskSet
 from models import ListenerAttachment, ServerProcess, Stream
@@ -190,8 +191,8 @@ class ProcessRegistry:
             try:
                 await self.beat()
                 await self.reap()
-            except Exception:  # A database blip must not stop the heartbeat for good.
-                logger.exception("Heartbeat of process %s failed", self.process_uuid)
+            except Exception as error:  # A database blip must not stop the heartbeat.
+                log_failure(logger, error, "Heartbeat of process %s failed", self.process_uuid)
 
     async def _publish(self, released: Counter[UUID]) -> None:
         for stream_uuid in released:
