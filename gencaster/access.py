@@ -38,7 +38,7 @@ REVOKED_MESSAGE = "Your login has ended; log in again to go on"
 _TRANSIENT = (BaseORMException, OSError, ConnectionError, asyncio.TimeoutError)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Watched:
     """One watched operation: ``revoke`` ends it; ``revoked`` tells whether it was."""
 
@@ -86,13 +86,10 @@ class AccessWatch:
         self, token: str | None, on_revoke: Callable[[Unauthenticated], None]
     ) -> AsyncIterator[Watched | None]:
         """Watch the block's session; ``on_revoke`` is called once if it is lost."""
-        session = await self._session(token)
-        if session is None:
+        entry = await self._entry(token, on_revoke)
+        if entry is None:
             yield None
             return
-        entry = Watched(session.token_digest, session.user_id, on_revoke)  # type: ignore[attr-defined]
-        delay = (session.expires_at - datetime.now(UTC)).total_seconds()
-        entry.timer = asyncio.get_running_loop().call_later(max(delay, 0.0), entry.revoke)
         self._watched.add(entry)
         try:
             yield entry
@@ -101,10 +98,23 @@ class AccessWatch:
             if entry.timer is not None:
                 entry.timer.cancel()
 
-    async def _session(self, token: str | None) -> Session | None:
+    async def _entry(
+        self, token: str | None, on_revoke: Callable[[Unauthenticated], None]
+    ) -> Watched | None:
+        """The entry of ``token``'s session, timed to its expiry.
+
+        Only the digest and the user's uuid stay: a subscription watches for as long as
+        it runs, and a session row kept per socket was several KiB of each.
+        """
         if not token or len(token) > 256:
             return None
-        return await Session.get_or_none(token_digest=self._digest(token))
+        session = await Session.get_or_none(token_digest=self._digest(token))
+        if session is None:
+            return None
+        entry = Watched(session.token_digest, session.user_id, on_revoke)  # type: ignore[attr-defined]
+        delay = (session.expires_at - datetime.now(UTC)).total_seconds()
+        entry.timer = asyncio.get_running_loop().call_later(max(delay, 0.0), entry.revoke)
+        return entry
 
     # Revocations: published by whoever ends a session or changes a user.
 

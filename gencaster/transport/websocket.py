@@ -108,7 +108,7 @@ class SanicSocket:
 
     async def send_json(self, message: Mapping[str, Any]) -> None:
         try:
-            await self._websocket.send(encode_message(dict(message)))
+            await self._websocket.send(encode_message(message))
         except (ConnectionClosed, WebsocketClosed, ServerError) as error:
             raise SocketClosed from error
 

@@ -116,8 +116,11 @@ async def run_operation(
             watched = await stack.enter_async_context(_watch(settings, context, request))
         except Exception as error:
             return partial(sink.send_errors, operation_id, [as_graphql_error(error)])
+        execution = _execute(document, request, context, settings, sink, operation_id)
+        # A shared subscription keeps only the caller's access level (see ``_execute``).
+        del context
         try:
-            return await _execute(document, request, context, settings, sink, operation_id)
+            return await execution
         except asyncio.CancelledError:
             revoked = getattr(watched, "revoked", None)
             task = asyncio.current_task()
@@ -154,8 +157,12 @@ async def _execute(
 ) -> FinalMessage | None:
     try:
         if settings.shared is not None and settings.shared.can_share(request):
+            access = settings.access_key(context)
+            # The feed runs with a context of its own; this one (the caller's user row,
+            # loaders) would otherwise stay for as long as the socket listens.
+            del context
             with _subscription(document, request):
-                await _follow_shared(settings, request, context, sink, operation_id)
+                await _follow_shared(settings, request, access, sink, operation_id)
             return partial(sink.send_complete, operation_id)
         result = await run_document(settings.schema, document, request, context)
         if isinstance(result, ExecutionResult):
@@ -199,13 +206,12 @@ def root_field(document: DocumentNode, operation_name: str | None) -> str:
 async def _follow_shared(
     settings: SocketSettings,
     request: GraphQLRequest,
-    context: Any,
+    access: Hashable,
     sink: ResultSink,
     operation_id: str,
 ) -> None:
     shared = settings.shared
     assert shared is not None
-    access = settings.access_key(context)
     # The feed may outlive this caller; it checks the request again with no budget of its own.
     source = partial(prepare_and_run, settings, request)
     async with aclosing(shared.follow(request, access, source)) as results:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Mapping
 from contextlib import aclosing
 from functools import partial
 from typing import Any
@@ -38,21 +38,43 @@ logger = logging.getLogger(__name__)
 FEED_QUEUE_SIZE = 64
 
 
+# Whole frames an ``EncodedPayload`` keeps, one per distinct message head (type and id):
+# most clients number their operations alike, so one text serves most sockets.
+FRAMES_KEPT = 32
+
+
 class EncodedPayload(dict[str, Any]):
     """A result payload together with its JSON text, encoded once for all sockets."""
 
     def __init__(self, payload: dict[str, Any]) -> None:
         super().__init__(payload)
         self.json = json.dumps(payload, separators=(",", ":"))
+        self._frames: dict[tuple[tuple[str, Any], ...], str] = {}
+
+    def frame(self, message: Mapping[str, Any]) -> str:
+        """The text of ``message`` (whose payload this is), built once per head."""
+        head = tuple((key, value) for key, value in message.items() if key != "payload")
+        try:
+            text = self._frames.get(head)
+        except TypeError:  # an unhashable head value: build it each time
+            return _spliced(dict(head), self.json)
+        if text is None:
+            text = _spliced(dict(head), self.json)
+            if len(self._frames) < FRAMES_KEPT:
+                self._frames[head] = text
+        return text
 
 
-def encode_message(message: dict[str, Any]) -> str:
+def _spliced(head: dict[str, Any], payload_json: str) -> str:
+    return json.dumps(head)[:-1] + ', "payload": ' + payload_json + "}"
+
+
+def encode_message(message: Mapping[str, Any]) -> str:
     """JSON text of a protocol message, splicing in a pre-encoded payload as is."""
     payload = message.get("payload")
-    if not isinstance(payload, EncodedPayload):
-        return json.dumps(message)
-    head = {key: value for key, value in message.items() if key != "payload"}
-    return json.dumps(head)[:-1] + ', "payload": ' + payload.json + "}"
+    if isinstance(payload, EncodedPayload):
+        return payload.frame(message)
+    return json.dumps(message if isinstance(message, dict) else dict(message))
 
 
 class FeedError(Exception):
@@ -70,12 +92,45 @@ FeedSource = Callable[[Any], Awaitable[Any]]
 FeedContext = Callable[[Hashable], Awaitable[Any]]
 
 
+class Mailbox:
+    """What a feed has for one subscriber and it has not taken yet, at most ``FEED_QUEUE_SIZE``.
+
+    A bounded queue that drops its oldest item when full, so a slow socket skips to the
+    newest state. Thousands of subscribers each hold one, mostly empty and waiting, so it
+    is a list and at most one future, not an ``asyncio.Queue`` with its event and deques.
+    """
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: Any) -> None:
+        if len(self._items) >= FEED_QUEUE_SIZE:
+            del self._items[0]
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+
 class Feed:
     """One shared execution; its task is started, held and awaited by ``SharedFeeds``."""
 
     def __init__(self, key: Hashable) -> None:
         self.key = key
-        self.subscribers: set[asyncio.Queue[Any]] = set()
+        self.subscribers: set[Mailbox] = set()
         self.latest: EncodedPayload | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -83,18 +138,16 @@ class Feed:
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def join(self) -> asyncio.Queue[Any]:
-        queue: asyncio.Queue[Any] = asyncio.Queue(FEED_QUEUE_SIZE)
+    def join(self) -> Mailbox:
+        mailbox = Mailbox()
         if self.latest is not None:
-            queue.put_nowait(self.latest)
-        self.subscribers.add(queue)
-        return queue
+            mailbox.put(self.latest)
+        self.subscribers.add(mailbox)
+        return mailbox
 
     def _publish(self, item: Any) -> None:
-        for queue in self.subscribers:
-            if queue.full():  # a slow socket skips to the newest state
-                queue.get_nowait()
-            queue.put_nowait(item)
+        for mailbox in self.subscribers:
+            mailbox.put(item)
 
     async def run(self, source: FeedSource, context: Callable[[], Awaitable[Any]]) -> None:
         """Execute ``source`` with the feed's own context and publish each result."""
@@ -174,17 +227,17 @@ class SharedFeeds:
                 feed.run(source, partial(self.context_for, access)), name="graphql-shared-feed"
             )
             self.feeds[key] = feed
-        queue = feed.join()
+        mailbox = feed.join()
         try:
             while True:
-                item = await queue.get()
+                item = await mailbox.get()
                 if item is _END:
                     return
                 if isinstance(item, FeedError):
                     raise item
                 yield item
         finally:
-            feed.subscribers.discard(queue)
+            feed.subscribers.discard(mailbox)
             if not feed.subscribers:
                 await self._stop(feed)
 
