@@ -46,6 +46,8 @@ async def wait_for(tasks: set[asyncio.Task[Any]]) -> None:
 class TaskSet:
     """Tasks with one owner: each logs its failure and leaves the set when it ends."""
 
+    __slots__ = ("_tasks",)
+
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
 

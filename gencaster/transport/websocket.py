@@ -56,6 +56,8 @@ def _closed_is_quiet(task: asyncio.Task[Any]) -> None:
 class SanicSocket:
     """Sanic's websocket as a ``SocketAdapter``."""
 
+    __slots__ = ("_receiving", "_websocket")
+
     def __init__(self, websocket: WebsocketImplProtocol) -> None:
         self._websocket = websocket
         self._receiving = TaskSet()

@@ -38,7 +38,7 @@ class SocketAdapter(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)
 class ConnectionInfo:
     """What hooks may know about one socket.
 

@@ -20,6 +20,8 @@ class InitDeadlineReader:
     from the start of the connection in total; then the socket is closed with 4408.
     """
 
+    __slots__ = ()
+
     init_timeout: float
     _init_received: bool
     _closed: bool

@@ -35,6 +35,8 @@ class OperationScope:
     a callback added here runs once when the operation ends, however it ends.
     """
 
+    __slots__ = ("_cleanups", "_closed", "operation_id")
+
     def __init__(self, operation_id: str) -> None:
         self.operation_id = operation_id
         self._cleanups: list[Cleanup] = []
@@ -63,6 +65,8 @@ class OperationScope:
 
 class OperationRegistry:
     """The live operations of one socket, by client-chosen id."""
+
+    __slots__ = ("_live", "_tasks")
 
     def __init__(self) -> None:
         # Every operation task until it ends, including cancelled ones still running

@@ -43,6 +43,18 @@ TOO_MANY_OPERATIONS = "Too many operations on this connection"
 class GraphQLTransportWSHandler(InitDeadlineReader):
     """Serves one socket that speaks ``graphql-transport-ws``."""
 
+    # One per open socket: no instance dict.
+    __slots__ = (
+        "_acknowledged",
+        "_closed",
+        "_init_received",
+        "connection",
+        "init_timeout",
+        "operations",
+        "settings",
+        "socket",
+    )
+
     def __init__(
         self,
         socket: SocketAdapter,

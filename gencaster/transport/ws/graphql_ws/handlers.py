@@ -45,6 +45,20 @@ TOO_MANY_OPERATIONS = "Too many operations on this connection"
 class GraphQLWSHandler(InitDeadlineReader):
     """Serves one socket that speaks the legacy ``graphql-ws``."""
 
+    # One per open socket: no instance dict.
+    __slots__ = (
+        "_acknowledged",
+        "_closed",
+        "_init_received",
+        "_keepalive",
+        "connection",
+        "init_timeout",
+        "keepalive_interval",
+        "operations",
+        "settings",
+        "socket",
+    )
+
     def __init__(
         self,
         socket: SocketAdapter,
