@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from typing import Any, cast
 
 from sanic import Request, Sanic
+from sanic.compat import Header
 from sanic.exceptions import ServerError, WebsocketClosed
 from sanic.response import HTTPResponse, text
 from sanic.server.protocols.websocket_protocol import WebSocketProtocol
@@ -160,11 +161,33 @@ def client_address(request: Request) -> str:
     return request.remote_addr or request.ip
 
 
+class RequestHeaders(Mapping[str, str]):
+    """The upgrade request's headers by lower-case name, repeated ones joined with ", ".
+
+    A view, not a copy: the request lives as long as its socket anyway, and a copied
+    dict of every header was about a kilobyte of each open socket.
+    """
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Header) -> None:
+        self._headers = headers
+
+    def __getitem__(self, name: str) -> str:
+        values = self._headers.getall(name, None)
+        if not values:
+            raise KeyError(name)
+        return ", ".join(values)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(name.lower() for name in self._headers))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys(name.lower() for name in self._headers))
+
+
 def connection_info(request: Request, subprotocol: str) -> ConnectionInfo:
-    headers: dict[str, str] = {}
-    for name, value in request.headers.items():
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    headers = RequestHeaders(request.headers)
     cookies = {name: request.cookies.get(name) for name in request.cookies}
     return ConnectionInfo(
         subprotocol=subprotocol,
