@@ -100,14 +100,12 @@ class SanicSocket:
                 return  # Sanic's recv() raises CancelledError when the peer's close frame arrives
             if data is None:
                 continue
-            if not isinstance(data, str):
-                yield InvalidFrame("WebSocket message type must be text")
-                continue
-            try:
-                yield decode_json(data, "The message")
-            except UndecodableInput:
-                # The words the graphql-ws clients know, whatever made the frame unreadable.
-                yield InvalidFrame("Invalid message received")
+            message = _decoded(data)
+            # Neither the text nor what it decoded to may stay in this frame while the
+            # socket waits for its next message: most sockets wait for as long as they live.
+            del data
+            yield message
+            del message
 
     async def send_json(self, message: Mapping[str, Any]) -> None:
         try:
@@ -118,6 +116,17 @@ class SanicSocket:
     async def close(self, code: int, reason: str) -> None:
         with suppress(ConnectionClosed, WebsocketClosed):
             await self._websocket.close(code, reason)
+
+
+def _decoded(data: str | bytes) -> object:
+    """A text frame's JSON value, or the ``InvalidFrame`` that says why there is none."""
+    if not isinstance(data, str):
+        return InvalidFrame("WebSocket message type must be text")
+    try:
+        return decode_json(data, "The message")
+    except UndecodableInput:
+        # The words the graphql-ws clients know, whatever made the frame unreadable.
+        return InvalidFrame("Invalid message received")
 
 
 def disable_nagle(request: Request) -> None:

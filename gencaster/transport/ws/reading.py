@@ -46,3 +46,5 @@ class InitDeadlineReader:
                 )
                 return
             await self.handle_message(message)
+            # Not kept while waiting for the next one, which may take the socket's lifetime.
+            del message
