@@ -428,15 +428,21 @@ def _server_url(settings: Settings) -> str:
 
 
 async def _server_is_ready(settings: Settings) -> bool:
-    """A port in use is fine when it is this deployment's own server that holds it."""
-    import httpx
+    """A port in use is fine when it is this deployment's own server that holds it.
 
-    try:
-        async with httpx.AsyncClient(timeout=5) as http:
-            response = await http.get(f"{_server_url(settings)}/readyz")
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+    The standard library's client: the CLI needs nothing the server does not.
+    """
+    import urllib.error
+    import urllib.request
+
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"{_server_url(settings)}/readyz", timeout=5) as answer:
+                return bool(answer.status == 200)
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    return await asyncio.to_thread(ready)
 
 
 def _writable(settings: Settings) -> str:
