@@ -363,7 +363,8 @@ def cmd_osc(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    settings = settings.with_changes(osc_port=args.port or settings.osc_port or 7000)
+    # One process that serves no HTTP: the web workers' rule about the OSC port is not its.
+    settings = settings.with_changes(osc_port=args.port or settings.osc_port or 7000, workers=1)
     check_speech(settings)
     asyncio.run(run_osc_process(settings))
     return 0
