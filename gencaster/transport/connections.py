@@ -81,9 +81,12 @@ class GuardedProtocol(WebSocketProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        http = getattr(self, "_http", None)  # set by the connection task, which may not have run
-        if http is not None and http.stage is Stage.IDLE:
-            self._request_started = time.monotonic()  # bytes while idle: a new request begins
+        # Bytes arriving while no request head is being read begin the next request. That
+        # includes bytes read with the connection, before the connection task has made
+        # ``_http``: a client that writes at once must not escape the deadline.
+        http = getattr(self, "_http", None)
+        if http is None or http.stage is not Stage.REQUEST or self._request_started is None:
+            self._request_started = time.monotonic()
         super().data_received(data)
 
     def check_timeouts(self) -> None:

@@ -153,3 +153,40 @@ async def test_requests_already_waiting_when_the_server_accepts_are_answered(tmp
                 sock.settimeout(30)
                 head = await asyncio.to_thread(sock.recv, 4096)
             assert head.startswith(b"HTTP/1.1 200"), head
+
+
+async def test_request_heads_sent_with_the_connection_are_cut_off(tmp_path):
+    """The head deadline starts even when the first bytes arrive before Sanic's task runs.
+
+    The served process is paused while clients connect and send part of a head, so on
+    resuming it reads those bytes together with the connection; the clients then
+    trickle header lines, which would restart Sanic's own timeout for ever.
+    """
+    env = server_env(str(tmp_path), request_head_timeout_s="1")
+    async with server_process(env, args=("serve", "--migrate")) as running:
+        running.process.send_signal(signal.SIGSTOP)
+        try:
+            sockets = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(8)]
+            for sock in sockets:
+                sock.sendall(b"POST /graphql HTTP/1.1\r\n")
+        finally:
+            running.process.send_signal(signal.SIGCONT)
+
+        def trickle_until_closed(sock: socket.socket) -> bytes:
+            sock.settimeout(0.3)
+            with sock:
+                for _ in range(100):  # 30 s: far past the deadline (1 s, ends within 1.5 s)
+                    try:
+                        sock.sendall(b"X: y\r\n")
+                        answer = sock.recv(4096)
+                    except TimeoutError:
+                        continue
+                    except ConnectionError:
+                        return b"closed"
+                    return answer or b"closed"
+            return b"still open"
+
+        answers = await asyncio.gather(
+            *(asyncio.to_thread(trickle_until_closed, sock) for sock in sockets)
+        )
+    assert all(a == b"closed" or a.startswith(b"HTTP/1.1 408") for a in answers), answers
