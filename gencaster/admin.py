@@ -134,13 +134,19 @@ async def list_streams(include_idle: bool) -> list[Stream]:
     return await query.select_related("graph", "stream_point").order_by("-modified_date")
 
 
-async def stop_stream(stream_uuid: UUID, channel: GenCasterChannel) -> Stream:
-    """Ask the server running the stream's engine to end it; its listeners hear why."""
+async def stoppable_stream(stream_uuid: UUID) -> Stream:
+    """The stream, if it exists and runs (has listeners); else ``AdminError`` saying why."""
     stream = await Stream.get_or_none(uuid=stream_uuid)
     if stream is None:
         raise AdminError(f"No stream {stream_uuid}")
     if stream.num_listeners <= 0:
         raise AdminError(f"Stream {stream_uuid} has no listeners: nothing runs to stop")
+    return stream
+
+
+async def stop_stream(stream_uuid: UUID, channel: GenCasterChannel) -> Stream:
+    """Ask the server running the stream's engine to end it; its listeners hear why."""
+    stream = await stoppable_stream(stream_uuid)
     await channel.publish_stream_stop(stream.uuid)
     return stream
 

@@ -198,15 +198,16 @@ def cmd_streams_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_streams_stop(args: argparse.Namespace, settings: Settings) -> int:
-    from gencaster.admin import announcing, stop_stream
-
-    if not settings.redis_url:
-        print(
-            "Note: without GENCASTER_REDIS_URL the stop reaches no running server",
-            file=sys.stderr,
-        )
+    from gencaster.admin import AdminError, announcing, stop_stream, stoppable_stream
 
     async def work() -> None:
+        if not settings.redis_url:
+            await stoppable_stream(args.stream)
+            # The server's broker lives in its own process: nothing here can reach it.
+            raise AdminError(
+                "Without GENCASTER_REDIS_URL no running server hears this command; "
+                "the stream runs until its listeners leave or the server stops"
+            )
         async with announcing(settings) as channel:
             stream = await stop_stream(args.stream, channel)
         print(f"Asked the server running stream {stream.uuid} to stop it")

@@ -253,3 +253,33 @@ async def _first_stream(listener, graph_uuid: str) -> tuple[str, dict] | None:
     operation = await listener.subscribe(STREAM_INFO, {"g": graph_uuid})
     payload = (await listener.next_payload(operation, timeout=30))["data"]["streamInfo"]
     return (operation, payload) if payload["__typename"] == "StreamInfo" else None
+
+
+async def test_streams_stop_without_redis_says_it_reaches_no_server(
+    tmp_path: Path, elsewhere: Path
+) -> None:
+    """The embedded set-up's broker lives in the server: the CLI must not claim it asked."""
+    osc_port = free_port(socket.SOCK_DGRAM)
+    env = server_env(str(tmp_path / "data"), osc_port=str(osc_port), osc_host="127.0.0.1")
+    await asyncio.to_thread(prepare_database, env)
+    point = FakeStreamPoint(server_host="127.0.0.1", server_port=osc_port, beacon_interval=1.0)
+    await point.start()
+    try:
+        async with server_process(env) as server:
+            async with GraphQLClient(server.url) as staff:
+                assert (await staff.login(STAFF_USER, STAFF_PASSWORD))["__typename"] == "User"
+                graph = await add_graph(staff, uuid.uuid4().hex[:8])
+                cells = [{"cellType": "PYTHON", "cellCode": WAITING}]
+                await add_cells(staff, graph["nodes"][0]["uuid"], cells)
+            async with graphql_socket(server.ws_url) as listener:
+                listening, first = await eventually(
+                    lambda: _first_stream(listener, graph["uuid"]), within=30, interval=0.5
+                )
+                stop = await run_cli(elsewhere, env, "streams", "stop", first["stream"]["uuid"])
+                assert stop.code == 1, stop
+                assert "Without GENCASTER_REDIS_URL no running server hears" in stop.stderr
+                assert "Asked" not in stop.stdout
+                # The stream goes on: the listener is still listening.
+                assert (await listener.next_payload(listening, timeout=30))["data"]
+    finally:
+        await point.close()
