@@ -24,6 +24,7 @@ from gencaster.engine.sandbox import (
     compile_code,
     evaluate_expression,
     is_blank,
+    parse_source,
 )
 from models import AudioFile, CellType, Graph, Node, NodeDoor, PlaybackChoices, ScriptCell
 
@@ -331,7 +332,7 @@ _UNKNOWN = object()
 
 def _constant_value(code: str) -> object:
     """The value of a door expression that reads nothing (``False``, ``1 == 2``)."""
-    tree = ast.parse(code, mode="eval")
+    tree = parse_source(code, "eval")
     if any(isinstance(node, ast.Name | ast.Call | ast.Attribute) for node in ast.walk(tree)):
         return _UNKNOWN
     try:
@@ -342,7 +343,7 @@ def _constant_value(code: str) -> object:
 
 def _parsed(code: str) -> ast.AST:
     try:
-        return ast.parse(code)
+        return parse_source(code, "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ast.Module(body=[], type_ignores=[])
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from gencaster.engine.sandbox import parse_source
+
 # Where each dialog element takes its ``key`` when given positionally, and its default.
 _KEYED = {"Input": (0, None), "Checkbox": (0, None), "Button": (2, "")}
 _BUTTON_DEFAULTS = {"ok": "ok", "cancel": "cancel"}
@@ -27,7 +29,7 @@ class CodeFacts:
 def code_facts(code: str, mode: str) -> CodeFacts:
     facts = CodeFacts()
     try:
-        tree = ast.parse(code, mode=mode)
+        tree = parse_source(code, mode)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return facts
     for node in ast.walk(tree):

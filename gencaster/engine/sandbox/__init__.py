@@ -7,6 +7,7 @@ formatting pass through run-time guards, and run against an allow-list of names 
 """
 
 from ._budget import Budget, Meter
+from ._checker import parse_source
 from ._compile import compile_code, is_blank
 from ._errors import InvalidPythonCode, SandboxError
 from ._runner import CellContext, evaluate_expression, execute_statements, run_cell
@@ -34,5 +35,6 @@ __all__ = [
     "evaluate_expression",
     "execute_statements",
     "is_blank",
+    "parse_source",
     "run_cell",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from collections.abc import Iterator
 
 from ._errors import InvalidPythonCode
@@ -88,6 +89,19 @@ def from_syntax_error(code: str, exc: SyntaxError, *, byte_offsets: bool) -> Inv
     return InvalidPythonCode(type(exc).__name__, message, code)
 
 
+# Python 3.11 keeps the depth counter of its AST conversion per interpreter, not per
+# thread: two threads parsing or compiling at once can trip "AST constructor recursion
+# depth mismatch" (CPython gh-106905). Cells, doors and markdown are checked and run on
+# worker threads, so every parse and compile of code from authors takes this lock.
+AST_LOCK = threading.Lock()
+
+
+def parse_source(code: str, mode: str) -> ast.AST:
+    """``ast.parse`` under ``AST_LOCK``; its errors are the caller's to handle."""
+    with AST_LOCK:
+        return ast.parse(code, mode=mode)
+
+
 def parse(code: str, mode: str) -> ast.AST:
     if not isinstance(code, str):
         raise InvalidPythonCode("TypeError", "code must be text", str(code)[:100])
@@ -96,7 +110,7 @@ def parse(code: str, mode: str) -> ast.AST:
             "CodeTooLong", f"code is longer than {MAX_CODE_CHARS} characters", code
         )
     try:
-        return ast.parse(code, mode=mode)
+        return parse_source(code, mode)
     except SyntaxError as exc:
         raise from_syntax_error(code, exc, byte_offsets=False) from None
     except (RecursionError, MemoryError):

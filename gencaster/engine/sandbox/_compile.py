@@ -7,7 +7,7 @@ from functools import lru_cache
 from types import CodeType
 from typing import Literal
 
-from ._checker import Checker, from_syntax_error, parse
+from ._checker import AST_LOCK, Checker, from_syntax_error, parse
 from ._errors import InvalidPythonCode
 from ._policy import CELL_NAMES, COMMON_NAMES
 from ._rewriter import Rewriter
@@ -36,7 +36,8 @@ def compile_code(code: str, mode: Mode) -> CodeType:
         assert isinstance(tree, ast.Module)
         tree = _as_async_function(tree)
     try:
-        return compile(tree, FILENAMES[mode], "eval" if mode == "expression" else "exec")
+        with AST_LOCK:
+            return compile(tree, FILENAMES[mode], "eval" if mode == "expression" else "exec")
     except SyntaxError as exc:
         raise from_syntax_error(code, exc, byte_offsets=True) from None
     except (RecursionError, MemoryError, ValueError) as exc:
