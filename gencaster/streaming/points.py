@@ -23,6 +23,7 @@ from gencaster.streaming.logs import StreamLogWriter
 from gencaster.streaming.osc import Acknowledgement, Beacon, RemoteAction, password_matches
 from gencaster.streaming.osc.messages import PROTOCOL_VERSION
 from gencaster.supercollider import async_playback
+from gencaster.text import clip
 from gencaster.throttle import FailureThrottle
 from gencaster.throttled_log import ThrottledLog
 from models import AudioFile, LogLevel, StreamPoint
@@ -117,7 +118,7 @@ class StreamPointHandler:
             # Another process created the same point first; it exists now.
             await _update_point(host, beacon.lang_port, values)
             return
-        logger.info("New stream point %r at %s:%d", beacon.name, host, beacon.lang_port)
+        logger.info("New stream point %r at %s:%d", clip(beacon.name), host, beacon.lang_port)
 
     def _allowed_host(self, host: str) -> bool:
         try:
