@@ -17,10 +17,12 @@ The audit also covers a revocation message lost while the broker was down.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -46,15 +48,91 @@ class Watched:
     user_uuid: UUID
     revoke_callback: Callable[[Unauthenticated], None]
     revoked: Unauthenticated | None = None
-    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     def revoke(self) -> None:
         if self.revoked is not None:
             return
         self.revoked = Unauthenticated(REVOKED_MESSAGE)
-        if self.timer is not None:
-            self.timer.cancel()
         self.revoke_callback(self.revoked)
+
+
+class Expiries:
+    """Revokes each entry at its session's expiry, with one timer for all of them.
+
+    Every watched subscription has an expiry, and a timer each (a handle, its
+    arguments and a copy of the context) was half a kilobyte per socket. Entries that
+    stopped being watched stay in the heap until it is tidied or they come due.
+    """
+
+    __slots__ = ("_heap", "_order", "_timer", "_watched")
+
+    def __init__(self, watched: set[Watched]) -> None:
+        self._watched = watched
+        self._heap: list[tuple[float, int, Watched]] = []
+        self._order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, entry: Watched, delay: float) -> None:
+        """Revoke ``entry`` after ``delay`` seconds if it is still watched then."""
+        if len(self._heap) > 2 * len(self._watched) + 64:
+            self._heap = [item for item in self._heap if item[2] in self._watched]
+            heapq.heapify(self._heap)
+        loop = asyncio.get_running_loop()
+        heapq.heappush(self._heap, (loop.time() + max(delay, 0.0), next(self._order), entry))
+        if self._heap[0][2] is entry:
+            self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._heap:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_at(self._heap[0][0], self._expire)
+
+    def _expire(self) -> None:
+        self._timer = None
+        now = asyncio.get_running_loop().time()
+        while self._heap and self._heap[0][0] <= now:
+            entry = heapq.heappop(self._heap)[2]
+            if entry in self._watched:
+                entry.revoke()
+        self._arm()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._heap.clear()
+
+
+class Watching:
+    """``AccessWatch.watch``: the block's entry while it runs (``None`` without a session).
+
+    A small class rather than a generator-based context manager: every staff
+    subscription holds one for as long as it runs.
+    """
+
+    __slots__ = ("_access", "_entry", "_on_revoke", "_token")
+
+    def __init__(
+        self,
+        access: AccessWatch,
+        token: str | None,
+        on_revoke: Callable[[Unauthenticated], None],
+    ) -> None:
+        self._access = access
+        self._token = token
+        self._on_revoke = on_revoke
+        self._entry: Watched | None = None
+
+    async def __aenter__(self) -> Watched | None:
+        self._entry = await self._access._enter(self._token, self._on_revoke)
+        return self._entry
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._entry is not None:
+            self._access._leave(self._entry)
 
 
 class AccessWatch:
@@ -69,6 +147,7 @@ class AccessWatch:
         self._digest = digest
         self._audit_interval = audit_interval
         self._watched: set[Watched] = set()
+        self._expiries = Expiries(self._watched)
         self._tasks = TaskSet()
 
     @property
@@ -79,29 +158,31 @@ class AccessWatch:
         self._tasks.start(self._run(), name="access-watch")
 
     async def close(self) -> None:
+        self._expiries.close()
         await self._tasks.cancel_all()
 
-    @asynccontextmanager
-    async def watch(
-        self, token: str | None, on_revoke: Callable[[Unauthenticated], None]
-    ) -> AsyncIterator[Watched | None]:
+    def watch(self, token: str | None, on_revoke: Callable[[Unauthenticated], None]) -> Watching:
         """Watch the block's session; ``on_revoke`` is called once if it is lost."""
-        entry = await self._entry(token, on_revoke)
-        if entry is None:
-            yield None
-            return
+        return Watching(self, token, on_revoke)
+
+    async def _enter(
+        self, token: str | None, on_revoke: Callable[[Unauthenticated], None]
+    ) -> Watched | None:
+        found = await self._entry(token, on_revoke)
+        if found is None:
+            return None
+        entry, delay = found
         self._watched.add(entry)
-        try:
-            yield entry
-        finally:
-            self._watched.discard(entry)
-            if entry.timer is not None:
-                entry.timer.cancel()
+        self._expiries.add(entry, delay)
+        return entry
+
+    def _leave(self, entry: Watched) -> None:
+        self._watched.discard(entry)
 
     async def _entry(
         self, token: str | None, on_revoke: Callable[[Unauthenticated], None]
-    ) -> Watched | None:
-        """The entry of ``token``'s session, timed to its expiry.
+    ) -> tuple[Watched, float] | None:
+        """The entry of ``token``'s session and the seconds until the session expires.
 
         Only the digest and the user's uuid stay: a subscription watches for as long as
         it runs, and a session row kept per socket was several KiB of each.
@@ -112,9 +193,7 @@ class AccessWatch:
         if session is None:
             return None
         entry = Watched(session.token_digest, session.user_id, on_revoke)  # type: ignore[attr-defined]
-        delay = (session.expires_at - datetime.now(UTC)).total_seconds()
-        entry.timer = asyncio.get_running_loop().call_later(max(delay, 0.0), entry.revoke)
-        return entry
+        return entry, (session.expires_at - datetime.now(UTC)).total_seconds()
 
     # Revocations: published by whoever ends a session or changes a user.
 
