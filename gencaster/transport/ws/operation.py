@@ -13,13 +13,12 @@ from collections.abc import (
     Awaitable,
     Callable,
     Hashable,
-    Iterator,
     Sequence,
 )
 from contextlib import (
     AbstractAsyncContextManager,
+    AbstractContextManager,
     aclosing,
-    contextmanager,
     nullcontext,
 )
 from dataclasses import dataclass, field
@@ -193,12 +192,13 @@ async def _execute(
     return partial(sink.send_complete, operation_id)
 
 
-@contextmanager
-def _subscription(document: DocumentNode, request: GraphQLRequest) -> Iterator[None]:
-    """Counts the running subscription under its first root field."""
+def _subscription(document: DocumentNode, request: GraphQLRequest) -> AbstractContextManager[None]:
+    """Counts the running subscription under its first root field.
+
+    The gauge's own tracker, not a generator around it: every subscription holds one.
+    """
     field_name = root_field(document, request.operation_name)
-    with SUBSCRIPTIONS_ACTIVE.labels(field=field_name).track_inprogress():
-        yield
+    return SUBSCRIPTIONS_ACTIVE.labels(field=field_name).track_inprogress()
 
 
 def root_field(document: DocumentNode, operation_name: str | None) -> str:
