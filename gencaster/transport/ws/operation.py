@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -43,7 +44,7 @@ from gencaster.transport.execution import (
 from gencaster.transport.limits import QueryLimits
 from gencaster.transport.ws.adapter import ConnectionInfo, SocketClosed
 from gencaster.transport.ws.registry import FinalMessage, OperationScope
-from gencaster.transport.ws.shared import FeedError, SharedFeeds
+from gencaster.transport.ws.shared import EncodedPayload, FeedError, SharedFeeds
 from gencaster.transport.ws.streams import as_graphql_error, stream_in_task
 
 ContextFactory = Callable[[ConnectionInfo, OperationScope], Awaitable[Any]]
@@ -170,7 +171,9 @@ async def _execute(
             # loaders) would otherwise stay for as long as the socket listens.
             del context
             with _subscription(document, request):
-                await _follow_shared(settings, request, access, sink, operation_id)
+                async with aclosing(_shared_results(settings, request, access)) as results:
+                    async for payload in results:
+                        await sink.send_result(operation_id, payload)
             return partial(sink.send_complete, operation_id)
         result = await run_document(settings.schema, document, request, context)
         if isinstance(result, ExecutionResult):
@@ -212,20 +215,18 @@ def root_field(document: DocumentNode, operation_name: str | None) -> str:
     return ""
 
 
-async def _follow_shared(
-    settings: SocketSettings,
-    request: GraphQLRequest,
-    access: Hashable,
-    sink: ResultSink,
-    operation_id: str,
-) -> None:
+def _shared_results(
+    settings: SocketSettings, request: GraphQLRequest, access: Hashable
+) -> AsyncGenerator[EncodedPayload, None]:
+    """The shared feed's results for ``request`` at ``access``.
+
+    A plain function, so no coroutine frame of its own waits in every subscription.
+    """
     shared = settings.shared
     assert shared is not None
     # The feed may outlive this caller; it checks the request again with no budget of its own.
     source = partial(prepare_and_run, settings, request)
-    async with aclosing(shared.follow(request, access, source)) as results:
-        async for payload in results:
-            await sink.send_result(operation_id, payload)
+    return shared.follow(request, access, source)
 
 
 async def prepare_and_run(

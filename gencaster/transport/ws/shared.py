@@ -110,18 +110,22 @@ class Mailbox:
         if len(self._items) >= FEED_QUEUE_SIZE:
             del self._items[0]
         self._items.append(item)
-        waiter = self._waiter
+        waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def get(self) -> Any:
-        while not self._items:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiter = waiter
-            try:
-                await waiter
-            finally:
-                self._waiter = None
+    @property
+    def empty(self) -> bool:
+        return not self._items
+
+    def arrival(self) -> asyncio.Future[None]:
+        """A future done at the next ``put``: awaited as is, without a coroutine of its own."""
+        if self._waiter is None or self._waiter.done():
+            self._waiter = asyncio.get_running_loop().create_future()
+        return self._waiter
+
+    def take(self) -> Any:
+        """The oldest item; only when not ``empty``."""
         return self._items.pop(0)
 
 
@@ -230,7 +234,9 @@ class SharedFeeds:
         mailbox = feed.join()
         try:
             while True:
-                item = await mailbox.get()
+                while mailbox.empty:
+                    await mailbox.arrival()
+                item = mailbox.take()
                 if item is _END:
                     return
                 if isinstance(item, FeedError):
