@@ -102,16 +102,19 @@ class _SettingsErrorsOnce(logging.Filter):
 def _serving_app(settings: Settings) -> Any:
     """The app of a serving process; worker processes start with no logging set up."""
     from gencaster.app import create_app
+    from gencaster.transport.shutdown import install_stop_handling
 
     configure_logging()
-    return create_app(settings)
+    app = create_app(settings)
+    install_stop_handling(app)
+    return app
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
-    from gencaster.transport.connections import GuardedProtocol
+    from gencaster.transport.shutdown import StoppableProtocol
 
     check_speech(settings)
     logging.getLogger("sanic.error").addFilter(_SettingsErrorsOnce())
@@ -142,7 +145,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=settings.debug,
         debug=settings.debug,
         motd=False,
-        protocol=GuardedProtocol,
+        protocol=StoppableProtocol,
     )
     try:
         if single:
