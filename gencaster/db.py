@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -22,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# How long a SQLite connection waits for another connection's lock, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
 MODEL_MODULES = ["models.story_graph", "models.stream", "models.users", "aerich.models"]
 
 
@@ -32,6 +36,10 @@ def connection_config(database_url: str) -> str | dict[str, Any]:
     a commit no longer waits for an fsync, and a crash of the process still loses
     none (the log is in the OS's hands); only a power cut may undo the last few
     commits, never leaving a torn database. A ``?synchronous=`` in the URL wins.
+
+    A connection waits up to ``SQLITE_BUSY_TIMEOUT_MS`` for another process's write
+    lock (other workers, an admin command) before "database is locked", which
+    ``is_unavailable`` then counts as an outage. ``?busy_timeout=`` in the URL wins.
     """
     if not database_url.startswith("sqlite"):
         return database_url
@@ -39,6 +47,7 @@ def connection_config(database_url: str) -> str | dict[str, Any]:
     config["engine"] = "gencaster.sqlite"
     config["credentials"].setdefault("journal_mode", "WAL")
     config["credentials"].setdefault("synchronous", "NORMAL")
+    config["credentials"].setdefault("busy_timeout", SQLITE_BUSY_TIMEOUT_MS)
     return config
 
 
@@ -81,16 +90,31 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
-def is_unavailable(error: BaseException) -> bool:
-    """Whether ``error`` means the database could not be reached (worth retrying)."""
+def _causes(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, _UNAVAILABLE):
-            return True
+        yield current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return False
+
+
+def is_locked(error: BaseException) -> bool:
+    """Whether ``error`` is SQLite's lock held by another connection past the busy timeout."""
+    return any(
+        isinstance(cause, sqlite3.OperationalError)
+        and str(cause).startswith(("database is locked", "database table is locked"))
+        for cause in _causes(error)
+    )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database could not be reached (worth retrying).
+
+    A SQLite database still locked after the busy timeout counts: it is as unusable
+    for now as one that is down, and comes back by itself.
+    """
+    return any(isinstance(cause, _UNAVAILABLE) for cause in _causes(error)) or is_locked(error)
 
 
 def log_failure(log: logging.Logger, error: BaseException, message: str, *args: object) -> None:
@@ -99,7 +123,9 @@ def log_failure(log: logging.Logger, error: BaseException, message: str, *args: 
     An outage is expected and explained by its cause; a traceback per failed step
     would bury the log an operator reads to see when it ended.
     """
-    if is_unavailable(error):
+    if is_locked(error):
+        log.warning(message + ": the database is locked by another connection", *args)
+    elif is_unavailable(error):
         log.error(message + ": the database is unavailable (%s)", *args, type(error).__name__)
     else:
         log.error(message, *args, exc_info=error)

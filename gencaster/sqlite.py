@@ -8,16 +8,27 @@ one letter (``ß`` stays ``ß``), as in PostgreSQL.
 
 This module is a Tortoise engine module (``client_class``): ``db.connection_config``
 names it as the engine of SQLite URLs, so every connection Tortoise opens has them.
+
+Its transactions begin ``IMMEDIATE``: they take the write lock at ``BEGIN``, waiting
+for it up to the busy timeout. A deferred transaction that read first and writes
+later fails at once with "database is locked" when another process wrote meanwhile
+(its snapshot is stale, so SQLite cannot wait), which several workers on one file do.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from tortoise.backends.base.client import Capabilities
-from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.backends.base.client import Capabilities, TransactionContext
+from tortoise.backends.sqlite.client import (
+    SqliteClient,
+    SqliteTransactionContext,
+    SqliteTransactionWrapper,
+)
+from tortoise.exceptions import TransactionManagementError
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -130,6 +141,20 @@ class SqliteClientWithFunctions(SqliteClient):
         await super()._post_connect()
         if self._connection is not None:
             await register_sqlite_functions(self._connection)
+
+    def _in_transaction(self) -> TransactionContext:
+        return SqliteTransactionContext(_ImmediateTransaction(self), self._lock)
+
+
+class _ImmediateTransaction(SqliteTransactionWrapper):
+    """A top-level transaction that holds the write lock from its ``BEGIN``."""
+
+    async def begin(self) -> None:
+        try:
+            await self._connection.commit()
+            await self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise TransactionManagementError(error) from error
 
 
 client_class = SqliteClientWithFunctions
