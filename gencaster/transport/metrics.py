@@ -56,8 +56,23 @@ async def metrics(request: Request) -> HTTPResponse:
     return raw(exposition(), content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
+# The status counted for a request whose client left before its answer (nginx's 499).
+CLIENT_CLOSED = "499"
+
+
+def client_closed(request: Request) -> bool:
+    """Whether the client went away before the answer: Sanic then makes up a 500."""
+    info = request.conn_info
+    if info is not None and info.lost:
+        return True
+    transport = request.transport
+    return transport is not None and transport.is_closing()
+
+
 async def count_response(request: Request, response: BaseHTTPResponse) -> None:
-    HTTP_REQUESTS.labels(status=str(response.status)).inc()
+    """Count the answer by status; a listener navigating away is no server error."""
+    status = CLIENT_CLOSED if client_closed(request) else str(response.status)
+    HTTP_REQUESTS.labels(status=status).inc()
 
 
 async def forget_worker(app: Sanic) -> None:

@@ -87,3 +87,41 @@ async def test_every_workers_sockets_are_counted(tmp_path: Path) -> None:
                     return value(await scrape(client, base), name, **labels) == 0
 
                 await eventually(none_open, within=30)
+
+
+async def test_clients_that_leave_mid_request_are_counted_apart_from_server_errors(
+    tmp_path: Path,
+) -> None:
+    """A listener navigating away is no 5xx: operators alert on those."""
+    async with database("sqlite", tmp_path) as url:
+        config = make_settings(tmp_path, url, osc_port=0)
+        await migrate_database(config)
+        async with running_server(config) as server, httpx.AsyncClient() as client:
+            before = await scrape(client, server.url)
+            body = b'{"query": "{ graphs { uuid } }"}'
+            leavers = [
+                b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + b"Content-Length: %d\r\n\r\n" % len(body)
+                + body,  # whole request, then gone before the answer
+                b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 100\r\n\r\n{"query":',  # part of its body
+                b"POST /graphql HTTP/1.1\r\n",  # part of its head
+            ]
+            for request in leavers:
+                _, writer = await asyncio.open_connection("127.0.0.1", server.settings.port)
+                writer.write(request)
+                await writer.drain()
+                await asyncio.sleep(0.2)  # let the server start on it
+                writer.transport.abort()
+
+            async def counted() -> bool:
+                after = await scrape(client, server.url)
+                closed = value(after, "gencaster_http_requests_total", status="499")
+                return closed - value(before, "gencaster_http_requests_total", status="499") >= 2
+
+            await eventually(counted)
+            after = await scrape(client, server.url)
+    for status in ("500", "503"):
+        assert value(after, "gencaster_http_requests_total", status=status) == value(
+            before, "gencaster_http_requests_total", status=status
+        )
