@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gencaster.cli_admin import (
+    _reason,
     add_admin_commands,
     add_orphans_command,
     check_speech,
@@ -49,13 +50,94 @@ async def migrate_database(settings: Settings) -> list[str]:
     from gencaster.migrations import migrations_dir
 
     location = str(migrations_dir())
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     # A context of its own, so an ORM set up earlier in this task cannot leak in.
     with TortoiseContext():
         async with Aerich(
             tortoise_config(settings.database_url), app="models", location=location
         ) as command:
             return await command.upgrade(run_in_transaction=True)
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite database's file, or None for PostgreSQL (or SQLite in memory)."""
+    from urllib.parse import urlsplit
+
+    if not settings.is_sqlite:
+        return None
+    parts = urlsplit(settings.database_url)
+    name = f"{parts.netloc}{parts.path}"
+    return None if name in ("", ":memory:") else Path(name)
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """The data folder, created if need be, and the SQLite file's folder, which must exist.
+
+    Raises ``SettingsError`` naming the setting: SQLite cannot create a folder, and
+    Tortoise then waits forever for a connection that failed to open.
+    """
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"GENCASTER_DATA_DIR={settings.data_dir}: cannot create the folder ({exc.strerror})"
+        ) from None
+    database = _sqlite_file(settings)
+    if database is not None and not database.parent.is_dir():
+        raise SettingsError(
+            f"GENCASTER_DATABASE_URL: the folder of the SQLite file {database} does not "
+            "exist; create it or choose another place"
+        )
+
+
+class NoDatabase(Exception):
+    """An admin command found no database to work on (it never creates one)."""
+
+
+def _database_exists(settings: Settings) -> None:
+    """Admin commands work on the database ``migrate`` (or the first ``serve``) made."""
+    database = _sqlite_file(settings)
+    if database is not None and not database.is_file():
+        raise NoDatabase(f"there is no database at {database} yet")
+
+
+FIRST_STEP = "run `gencaster migrate` (or start `gencaster serve` once)"
+
+
+def _database_failure(exc: BaseException, settings: Settings) -> str | None:
+    """One line for a database that cannot be reached or has no tables; else None."""
+    import socket
+    import sqlite3
+
+    import asyncpg
+    from tortoise.exceptions import DBConnectionError
+
+    unreachable = (
+        ConnectionError,
+        TimeoutError,
+        socket.gaierror,
+        DBConnectionError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InvalidAuthorizationSpecificationError,
+        asyncpg.InvalidCatalogNameError,
+    )
+    for error in _causes(exc):
+        text = str(error)
+        if isinstance(error, asyncpg.UndefinedTableError) or "no such table" in text:
+            return f"the database at {_where(settings)} has no tables yet: {FIRST_STEP}"
+        cannot_open = isinstance(error, sqlite3.OperationalError) and "unable to open" in text
+        if cannot_open or isinstance(error, unreachable):
+            return f"the database at {_where(settings)} cannot be reached: {_reason(error)}"
+    return None
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -203,7 +285,7 @@ async def _pending_migrations(settings: Settings) -> list[str]:
     from gencaster.db import open_database
     from gencaster.migrations import pending_versions
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     async with open_database(settings.database_url):
         return await pending_versions()
 
@@ -600,11 +682,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Command = args.handler
     try:
-        return handler(args, _settings(args))
+        settings = _settings(args)
+        if handler not in CREATES_DATABASE + NEEDS_NO_DATABASE:
+            _database_exists(settings)
+        return handler(args, settings)
     except SettingsError as exc:
         # One line naming the setting: a traceback would bury the reason.
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
+    except NoDatabase as exc:
+        print(f"Error: {exc}: {FIRST_STEP}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        line = _database_failure(exc, settings)
+        if line is None:
+            raise
+        print(f"Error: {line}", file=sys.stderr)
+        return 1
+
+
+CREATES_DATABASE: tuple[Command, ...] = (cmd_serve, cmd_migrate)
+NEEDS_NO_DATABASE: tuple[Command, ...] = (cmd_export_schema, cmd_fake_stream_point, cmd_check)
 
 
 if __name__ == "__main__":

@@ -77,3 +77,27 @@ def test_a_taken_http_port_stops_the_start(tmp_path: Path) -> None:
         env = server_env(str(tmp_path), host="127.0.0.1", port=str(port))
         line = assert_refused(serve(env), f"GENCASTER_PORT={port}")
     assert "in use" in line
+
+
+def test_a_sqlite_file_in_a_missing_folder_stops_the_start(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'missing' / 'gencaster.sqlite3'}"
+    env = server_env(str(tmp_path / "data"), port=str(free_port()), database_url=url)
+    assert "missing" in assert_refused(serve(env), "GENCASTER_DATABASE_URL")
+
+
+def test_a_data_dir_that_cannot_be_made_stops_the_start(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    env = server_env(str(tmp_path / "file" / "data"), port=str(free_port()))
+    assert_refused(serve(env), "GENCASTER_DATA_DIR")
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    closed = free_port()
+    url = f"postgres://gencaster:db-pw-42@127.0.0.1:{closed}/gencaster"
+    env = server_env(str(tmp_path), port=str(free_port()), database_url=url)
+    done = serve(env)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    [line] = done.stderr.strip().splitlines()
+    assert f"the database at PostgreSQL 127.0.0.1:{closed}/gencaster cannot be reached" in line
+    assert "db-pw-42" not in line
