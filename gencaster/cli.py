@@ -553,6 +553,7 @@ def _answer(pair: str) -> tuple[str, str]:
 def cmd_play(args: argparse.Namespace, settings: Settings) -> int:
     from gencaster.authoring.graphs import find_graph
     from gencaster.authoring.play import dry_run
+    from gencaster.stream_variables import VariableLimits
 
     media = _media_store(settings)
     answers = dict(args.answer)
@@ -560,7 +561,13 @@ def cmd_play(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> list[str]:
         graph = await find_graph(args.graph)
         steps = args.max_steps or settings.engine_step_limit
-        return await dry_run(graph, seed=args.seed, answers=answers, media=media, step_limit=steps)
+        limits = VariableLimits(
+            max_per_stream=settings.max_stream_variables,
+            max_value_bytes=settings.max_variable_bytes,
+        )
+        return await dry_run(
+            graph, seed=args.seed, answers=answers, media=media, step_limit=steps, limits=limits
+        )
 
     code, lines = _run_authoring(settings, work)
     if not code:

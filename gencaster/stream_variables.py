@@ -48,7 +48,8 @@ def sc_number(key: str, value: str) -> float:
     return number
 
 
-def _check_sizes(key: str, value: str, limits: VariableLimits) -> None:
+def check_variable(key: str, value: str, limits: VariableLimits) -> None:
+    """Refuse a key or a value (as text) over the limits, with ``BadUserInput``."""
     if not key or len(key) > limits.max_key_length:
         raise BadUserInput(f"A variable key needs 1 to {limits.max_key_length} characters")
     if len(value.encode()) > limits.max_value_bytes:
@@ -71,7 +72,7 @@ async def upsert_stream_variables(
     checked = []
     for data in inputs:
         key, value = data["key"], data["value"]
-        _check_sizes(key, value, limits)
+        check_variable(key, value, limits)
         number = sc_number(key, value) if data.get("stream_to_sc") else None
         checked.append((data, number))
     streams: dict[Any, Stream] = {}

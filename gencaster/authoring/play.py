@@ -31,7 +31,9 @@ from gencaster.engine.engine import (
 )
 from gencaster.engine.frontend import Checkbox, Dialog, Input, Text
 from gencaster.engine.visits import MemoryVisits
+from gencaster.errors import BadUserInput
 from gencaster.media import MediaStore
+from gencaster.stream_variables import VariableLimits, check_variable
 from models import (
     AudioFile,
     Edge,
@@ -136,10 +138,11 @@ class ShownSpeech:
 class AnsweredVariables:
     """The stream's variables in memory; listener input comes from the given answers."""
 
-    def __init__(self, answers: Mapping[str, str], say: Transcript) -> None:
+    def __init__(self, answers: Mapping[str, str], say: Transcript, limits: VariableLimits) -> None:
         self.values: dict[str, str] = {}
         self.answers = dict(answers)
         self.say = say
+        self.limits = limits
 
     async def load(self) -> dict[str, str]:
         return dict(self.values)
@@ -157,10 +160,17 @@ class AnsweredVariables:
         return value
 
     async def save_changes(self, before: dict[str, Any], after: dict[str, Any]) -> None:
-        for key, value in after.items():
-            text = value if isinstance(value, str) else str(value)
-            if key not in before or before[key] != value:
-                self.values[str(key)] = text
+        """All changes or none, refused as a real stream refuses them (``BadUserInput``)."""
+        changed = {
+            str(key): value if isinstance(value, str) else str(value)
+            for key, value in after.items()
+            if key not in before or before[key] != value
+        }
+        for key, text in changed.items():
+            check_variable(key, text, self.limits)
+        if len(self.values.keys() | changed.keys()) > self.limits.max_per_stream:
+            raise BadUserInput(f"A stream holds at most {self.limits.max_per_stream} variables")
+        self.values.update(changed)
 
 
 class PrintingObserver(EngineObserver):
@@ -225,10 +235,14 @@ async def dry_run(
     answers: Mapping[str, str],
     media: MediaStore,
     step_limit: int = 1000,
+    limits: VariableLimits | None = None,
 ) -> list[str]:
-    """Walk ``graph`` once; returns the transcript, one line per step."""
+    """Walk ``graph`` once; returns the transcript, one line per step.
+
+    ``limits`` bound the stream variables as on a server (its defaults when absent).
+    """
     say = Transcript()
-    variables = AnsweredVariables(answers, say)
+    variables = AnsweredVariables(answers, say, limits or VariableLimits())
     visits = MemoryVisits()
     services = EngineServices(
         instructions=InstantPoint(),

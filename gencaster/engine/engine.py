@@ -42,8 +42,10 @@ from gencaster.engine.sandbox import (
     run_cell,
 )
 from gencaster.engine.visits import StreamVisits, VisitLedger
+from gencaster.errors import BadUserInput
 from gencaster.supercollider import async_playback, sync_playback
 from gencaster.tasks import TaskSet
+from gencaster.text import clip
 from models import (
     AudioCell,
     AudioFile,
@@ -430,9 +432,12 @@ class Engine:
                             yield event
             except WalkLost:
                 raise
-            except (SandboxError, InstructionTimeoutError) as error:
-                self.observer.cell_failed(cell, str(error))
-                await self.log(f"Cell {cell.uuid} failed: {error}", LogLevel.ERROR)
+            except (SandboxError, InstructionTimeoutError, BadUserInput) as error:
+                # The author's mistake (a refused variable is one): the stream log says
+                # what was refused; no traceback for the operator.
+                message = clip(str(error))
+                self.observer.cell_failed(cell, message)
+                await self.log(f"Cell {cell.uuid} failed: {message}", LogLevel.ERROR)
             except Exception as error:  # a broken cell must not end the walk
                 logger.exception("Cell %s failed", cell.uuid)
                 self.observer.cell_failed(cell, type(error).__name__)

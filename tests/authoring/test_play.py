@@ -9,6 +9,7 @@ import pytest
 from gencaster.authoring.archive import import_archive
 from gencaster.authoring.play import dry_run
 from gencaster.media import MediaStore
+from gencaster.stream_variables import VariableLimits
 from models import Graph, Stream, StreamInstruction, StreamVariable
 from tests.audio.conftest import sound_bytes
 from tests.authoring.support import Story, demo_story, write_archive
@@ -109,3 +110,24 @@ async def test_an_endless_loop_stops_at_the_step_limit(db: str, tmp_path: Path, 
     assert lines.count("enter 'Start' (visit 5)") == 1
     assert "end: The story took too many steps" in lines
     assert lines[-3:] == ["  n = '5'", "visits:", "  'Start': 5"]
+
+
+async def test_a_variable_over_the_limits_fails_its_cell_as_on_a_stream(
+    db: str, tmp_path: Path, media: MediaStore
+):
+    story = Story("Big")
+    story.node(
+        "Start",
+        ("PYTHON", "vars['small'] = 'fits'"),
+        ("PYTHON", "vars['big'] = 'b' * 10000\nvars['lost'] = 'too'"),
+        ("PYTHON", "for i in range(3):\n    vars[f'k{i}'] = i"),
+        entry=True,
+    )
+    graph = await import_archive(write_archive(tmp_path / "b.zip", story.document(), {}), media)
+    lines = await dry_run(
+        graph, seed=0, answers={}, media=media, limits=VariableLimits(max_per_stream=3)
+    )
+    assert "  cell failed: The value of 'big' is larger than 4096 bytes" in lines
+    assert "  cell failed: A stream holds at most 3 variables" in lines
+    state = lines[lines.index("variables:") : lines.index("visits:")]
+    assert state == ["variables:", "  small = 'fits'"]  # a refused cell stores none of its changes

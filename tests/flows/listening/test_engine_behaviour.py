@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -126,4 +127,32 @@ async def test_empty_cells_and_doors_do_nothing_and_a_normal_end_is_no_warning(
     logs = await StreamLog.filter(stream_id=stream_uuid).order_by("created_date", "uuid")
     assert [log.message for log in logs if log.level >= LogLevel.WARNING] == []
     assert "Dead end: no edge leads on" in [log.message for log in logs]
+    await staff.http.aclose()
+
+
+async def test_a_cell_storing_a_refused_variable_says_why_without_a_traceback(
+    server: RunningServer, fake_point: FakeFactory, unique: str, caplog: pytest.LogCaptureFixture
+):
+    staff = await staff_client(server, unique)
+    graph = await add_graph(staff, unique)
+    start = graph["nodes"][0]
+    await add_cells(
+        staff,
+        start["uuid"],
+        [
+            {"cellType": "PYTHON", "cellCode": "vars['big'] = 'b' * 10000"},
+            {"cellType": "SUPERCOLLIDER", "cellCode": "after"},
+        ],
+    )
+    point = await fake_point()
+    await wait_for_point(point.lang_port)
+    with caplog.at_level(logging.ERROR, logger="gencaster"):
+        async with graphql_socket(server.ws_url) as socket:
+            stream_uuid, _ = await walk_to_end(socket, graph["uuid"])
+    assert cell_codes(point) == ["after"]  # the walk goes on
+    failures = await StreamLog.filter(stream_id=stream_uuid, level=LogLevel.ERROR)
+    assert [log.message.split(" failed: ")[1] for log in failures] == [
+        "The value of 'big' is larger than 4096 bytes"
+    ]
+    assert not [r for r in caplog.records if r.exc_info], "an author's mistake has no traceback"
     await staff.http.aclose()
