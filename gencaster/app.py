@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from functools import partial
+from urllib.parse import unquote
 
 from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import NotFound
@@ -57,6 +58,15 @@ class NoListing(DirectoryHandler):
     """A folder under a static mount is 404: Sanic's default handler fails with a 500."""
 
     async def handle(self, request: Request, path: str) -> HTTPResponse:
+        raise NotFound("Not found")
+
+
+async def refuse_dot_dot(request: Request) -> None:
+    """``..`` under ``/static/`` is 404 before Sanic's static handler logs it as an ERROR.
+
+    Scanners send such paths by the thousand; a missing file is no server fault.
+    """
+    if request.path.startswith("/static/") and ".." in unquote(request.path).split("/"):
         raise NotFound("Not found")
 
 
@@ -234,6 +244,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
     register_media(app, root=settings.media_root, media_url=settings.media_url)
     register_health(app)
     register_metrics(app)
+    app.register_middleware(refuse_dot_dot, "request")
     app.static(
         "/static/graphiql",
         STATIC_DIR,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 
 import httpx
 import pytest
@@ -89,3 +91,22 @@ async def test_static_folders_and_api_docs_are_not_found_never_an_error(server: 
         ):
             response = await http.get(f"{server.url}{path}")
             assert response.status_code == 404, (path, response.status_code)
+
+
+async def test_dot_dot_under_static_is_a_quiet_not_found(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+):
+    """A scanner's ``..`` is 404 like any missing file, and no ERROR for the operator."""
+    port = server.url.rsplit(":", 1)[1]
+    with caplog.at_level(logging.WARNING):
+        for path in (
+            "/static/graphiql/../../pyproject.toml",
+            "/static/graphiql/..%2f..%2fpyproject.toml",
+            "/static/graphiql/%2e%2e/%2e%2e/pyproject.toml",
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", int(port))
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            writer.close()
+            assert head.startswith(b"HTTP/1.1 404"), (path, head)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("sanic")] == []
