@@ -19,7 +19,7 @@ waits for its ``FINISHED`` through the row's state and never sends it again.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +50,11 @@ class StoredWalk:
     clean_slate: bool  # the walk has not reset its stream point yet
     dispatcher: InstructionDispatcher
     ended_before: bool = False  # taken without restart, the walk had already ended
+    # A finished cell that sent an instruction is written with the walk's next write
+    # (see ``cell_done``); these are the changes still to write, and what was written.
+    _deferred: dict[str, Any] = field(default_factory=dict)
+    _sent_in_cell: bool = False
+    _written_rng: Any = None
 
     @classmethod
     async def take(
@@ -86,11 +91,15 @@ class StoredWalk:
         return walk
 
     async def _write(self, **changes: Any) -> None:
+        changes = {**self._deferred, **changes}
         written = await StreamWalk.filter(stream_id=self.stream_uuid, fence=self.fence).update(
             modified_date=now(), **changes
         )
         if not written:
             raise WalkLost(f"The walk of stream {self.stream_uuid} was taken over")
+        self._deferred = {}
+        if "rng_state" in changes:
+            self._written_rng = changes["rng_state"]
 
     async def reset_done(self) -> None:
         await self._write(reset_done=True)
@@ -112,9 +121,26 @@ class StoredWalk:
 
     async def sending(self, instruction_uuid: UUID) -> None:
         await self._write(instruction_uuid=instruction_uuid)
+        self._sent_in_cell = True
 
     async def cell_done(self, next_index: int, rng: random.Random) -> None:
-        await self._write(cell_index=next_index, instruction_uuid=None, rng_state=rng_state_of(rng))
+        """Note the cell done; written now, or with the next write when nothing is lost.
+
+        A cell that sent an instruction and drew no random number needs no write of
+        its own: the walk still names its instruction, and a run resuming the walk
+        finds it FINISHED and goes on after the cell. So the write that sends the next
+        instruction carries it, one statement fewer between FINISHED and that send.
+        """
+        changes = {
+            "cell_index": next_index,
+            "instruction_uuid": None,
+            "rng_state": rng_state_of(rng),
+        }
+        sent, self._sent_in_cell = self._sent_in_cell, False
+        if sent and changes["rng_state"] == self._written_rng:
+            self._deferred = changes
+            return
+        await self._write(**changes)
 
     async def guard(self) -> None:
         if not await StreamWalk.exists(stream_id=self.stream_uuid, fence=self.fence):

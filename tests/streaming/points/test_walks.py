@@ -130,3 +130,26 @@ async def test_a_resumed_walk_does_not_send_again_what_the_lost_run_sent(
     row = await StreamWalk.get(stream_id=stream.uuid)
     assert row.ended and row.fence == walk.fence
     assert await StreamInstruction.filter(stream_point_id=point.uuid).count() == 2
+
+
+async def test_a_finished_cell_rides_on_the_next_send_and_a_resume_goes_on_after_it(
+    db: str, dispatcher: InstructionDispatcher, make_fake_point: MakeFake
+):
+    """One write fewer between FINISHED and the next send, and nothing run twice."""
+    fake = await make_fake_point()
+    point = await registered(fake)
+    _, node, stream = await _story(point)
+    walk = await StoredWalk.take(stream.uuid, dispatcher=dispatcher)
+    rng = new_rng(3)
+    await walk.entered(node.uuid, 1, rng, {str(node.uuid): 1})
+    first = await dispatcher.send_and_wait(point, CODES[0], timeout=10, before_send=walk.sending)
+    await walk.cell_done(1, rng)  # sent an instruction, drew nothing: not written yet
+    row = await StreamWalk.get(stream_id=stream.uuid)
+    assert (row.cell_index, row.instruction_uuid) == (0, first.uuid)
+    second = await dispatcher.send_and_wait(point, CODES[1], timeout=10, before_send=walk.sending)
+    row = await StreamWalk.get(stream_id=stream.uuid)  # written with the second send
+    assert (row.cell_index, row.instruction_uuid) == (1, second.uuid)
+    rng.random()  # a cell that draws a number is written at once
+    await walk.cell_done(2, rng)
+    row = await StreamWalk.get(stream_id=stream.uuid)
+    assert (row.cell_index, row.instruction_uuid) == (2, None)
