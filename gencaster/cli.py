@@ -324,11 +324,29 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     sdl = schema_sdl()
     if args.output == "-":
         sys.stdout.write(sdl)
-    else:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(sdl)
-        print(f"Wrote {args.output}")
+        return 0
+    output = Path(args.output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(sdl)
+    except OSError as exc:
+        print(f"Error: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"Wrote {args.output}")
     return 0
+
+
+def _unwritable(output: Path) -> str | None:
+    """Why ``output`` cannot be written as a new or replaced file, or None."""
+    import os
+
+    if output.is_dir():
+        return "it is a folder"
+    if not output.parent.is_dir():
+        return f"there is no folder {output.parent}"
+    if not os.access(output.parent, os.W_OK | os.X_OK):
+        return f"the folder {output.parent} is not writable"
+    return None
 
 
 def _media_store(settings: Settings) -> MediaStore:
@@ -456,10 +474,26 @@ def cmd_osc(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fake_stream_point(args: argparse.Namespace, settings: Settings) -> int:
+    import socket
+
     from gencaster.streaming.osc.fake_point import options_from_arguments, run_fake_stream_point
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_fake_stream_point(**options_from_arguments(args)))
+    try:
+        socket.getaddrinfo(args.server_host, args.server_port, type=socket.SOCK_DGRAM)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        print(
+            f"Error: argument --server-host: cannot resolve {args.server_host!r} ({reason})",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_fake_stream_point(**options_from_arguments(args)))
+    except OSError as exc:
+        where = f"udp {args.host}:{args.lang_port}"
+        print(f"Error: cannot listen on {where} ({exc.strerror or exc})", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -579,6 +613,10 @@ def cmd_graph_export(args: argparse.Namespace, settings: Settings) -> int:
     from gencaster.authoring.archive import export_archive
     from gencaster.authoring.graphs import find_graph
 
+    problem = _unwritable(args.output)
+    if problem:
+        print(f"Error: cannot write {args.output}: {problem}", file=sys.stderr)
+        return 1
     media = _media_store(settings)
 
     async def work() -> None:

@@ -5,6 +5,7 @@ Real ``gencaster`` processes, as an operator runs them.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,47 @@ async def test_migrate_into_a_missing_folder_names_the_setting(tmp_path: Path) -
     env = cli_env(tmp_path / "data", database_url=url)
     line = one_line(await run_cli(tmp_path, env, "migrate"), 2)
     assert "GENCASTER_DATABASE_URL" in line and "missing" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--server-port", "99999"), "--server-port"),
+        (("--lang-port", "-1"), "--lang-port"),
+        (("--beacon-interval", "0"), "--beacon-interval"),
+        (("--beacon-interval", "-1"), "--beacon-interval"),
+        (("--finish-delay", "nan"), "--finish-delay"),
+        (("--server-host", "no-such-host.invalid"), "--server-host"),
+    ],
+)
+async def test_fake_stream_point_refuses_bad_arguments(
+    tmp_path: Path, args: tuple[str, ...], named: str
+) -> None:
+    done = await run_cli(tmp_path, cli_env(tmp_path), "fake-stream-point", *args)
+    assert done.code == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert f"argument {named}:" in done.stderr.strip().splitlines()[-1]
+
+
+async def test_fake_stream_point_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        done = await run_cli(
+            tmp_path, cli_env(tmp_path), "fake-stream-point", "--lang-port", str(port)
+        )
+    line = one_line(done, 1)
+    assert f"udp 127.0.0.1:{port}" in line and "in use" in line
+
+
+@pytest.mark.parametrize("output", ["missing/x.out", "folder"])
+async def test_outputs_that_cannot_be_written_are_one_line(tmp_path: Path, output: str) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "missing").write_text("a file, so no folder can be made here")
+    env = cli_env(tmp_path / "data")
+    assert (await run_cli(tmp_path, env, "migrate")).code == 0
+    target = str(tmp_path / output)
+    line = one_line(await run_cli(tmp_path, env, "export-schema", "-o", target), 1)
+    assert f"cannot write {target}" in line
+    done = await run_cli(tmp_path, env, "graph", "export", "any", "-o", target)
+    assert f"cannot write {target}" in one_line(done, 1)

@@ -23,8 +23,9 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
 import re
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, NamedTuple
 
 from gencaster.tasks import TaskSet
@@ -378,25 +379,66 @@ async def run_fake_stream_point(*, server_host: str, server_port: int, **options
         await point.close()
 
 
+def _port(lowest: int) -> Callable[[str], int]:
+    """An argparse type: a UDP port from ``lowest`` (0: any free one) to 65535."""
+
+    def port(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is no port number") from None
+        if not lowest <= value <= 65535:
+            raise argparse.ArgumentTypeError(f"must be {lowest}-65535, not {value}")
+        return value
+
+    return port
+
+
+def _seconds(*, positive: bool) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds, above zero if ``positive``."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is no number") from None
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            bound = "above 0" if positive else "0 or more"
+            raise argparse.ArgumentTypeError(f"must be a number of seconds {bound}, not {text}")
+        return value
+
+    return seconds
+
+
 def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The command line of ``gencaster fake-stream-point``; pass a subparser to extend it."""
     parser = parser or argparse.ArgumentParser(description="Run a fake SuperCollider stream point.")
     parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     add = parser.add_argument
     add("--server-host", default="127.0.0.1", help="the Gencaster OSC server's IP address")
-    add("--server-port", type=int, default=7000, help="the Gencaster OSC server's UDP port")
+    add("--server-port", type=_port(1), default=7000, help="the Gencaster OSC server's UDP port")
     add("--name", default="fake", help="the name the point beacons (shown in the editor)")
     add("--host", default="127.0.0.1", help="address to bind (0.0.0.0: all)")
-    add("--lang-port", type=int, default=0, help="UDP port for instructions (0: a free one)")
+    add("--lang-port", type=_port(0), default=0, help="UDP port for instructions (0: a free one)")
     add("--janus-out-room", type=int, default=1234, help="Janus room the point streams to")
     add("--janus-in-room", type=int, default=1235, help="Janus room the point listens to")
     add("--janus-public-ip", default="127.0.0.1", help="address listeners reach Janus at")
     add("--no-janus-keys", action="store_true", help="beacon without the Janus keys")
-    add("--beacon-interval", type=float, default=5.0, help="seconds between beacons")
-    add("--finish-delay", type=float, default=0.0, help="seconds before answering FINISHED")
+    add(
+        "--beacon-interval",
+        type=_seconds(positive=True),
+        default=5.0,
+        help="seconds between beacons",
+    )
+    add(
+        "--finish-delay",
+        type=_seconds(positive=False),
+        default=0.0,
+        help="seconds before answering FINISHED",
+    )
     add(
         "--manual-finish-delay",
-        type=float,
+        type=_seconds(positive=False),
         default=0.05,
         help="seconds before FINISHED for code that finishes itself (sound files)",
     )
