@@ -89,6 +89,19 @@ async def deactivate(username: str, channel: GenCasterChannel) -> int:
     return await _end_sessions(user, channel)
 
 
+async def activate(username: str) -> bool:
+    """The user may log in again (undoes ``deactivate``); returns whether anything changed.
+
+    Their sessions ended at deactivation, so they log in afresh; nothing to announce.
+    """
+    user = await find_user(username)
+    if user.is_active:
+        return False
+    user.is_active = True
+    await user.save(update_fields=["is_active"])
+    return True
+
+
 async def _end_sessions(user: User, channel: GenCasterChannel) -> int:
     ended = await Session.filter(user_id=user.uuid).delete()
     await channel.publish_access_revoked(user_uuid=user.uuid)

@@ -139,6 +139,16 @@ def cmd_users_deactivate(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, work)
 
 
+def cmd_users_activate(args: argparse.Namespace, settings: Settings) -> int:
+    from gencaster.admin import activate
+
+    async def work() -> None:
+        changed = await activate(args.username)
+        print(f"{args.username!r} {'may log in again' if changed else 'is already active'}")
+
+    return _run(settings, work)
+
+
 # Stream points and streams.
 
 
@@ -299,6 +309,9 @@ def add_admin_commands(commands: Any) -> None:
     off = users.add_parser("deactivate", help="refuse logins; ends sessions and subscriptions")
     off.add_argument("username", help="the user's name")
     off.set_defaults(handler=cmd_users_deactivate)
+    on = users.add_parser("activate", help="allow logins again after deactivate")
+    on.add_argument("username", help="the user's name")
+    on.set_defaults(handler=cmd_users_activate)
 
     points = commands.add_parser("points", help="stream points").add_subparsers(
         dest="points_command", required=True

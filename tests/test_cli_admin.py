@@ -283,3 +283,25 @@ async def test_streams_stop_without_redis_says_it_reaches_no_server(
                 assert (await listener.next_payload(listening, timeout=30))["data"]
     finally:
         await point.close()
+
+
+async def test_a_deactivated_user_may_log_in_again_once_activated(
+    tmp_path: Path, elsewhere: Path
+) -> None:
+    env = server_env(str(tmp_path / "data"))
+    prepare_database(env)
+    async with server_process(env) as server:
+
+        async def login() -> str:
+            async with GraphQLClient(server.url) as client:
+                return (await client.login(STAFF_USER, STAFF_PASSWORD))["__typename"]
+
+        assert (await run_cli(elsewhere, env, "users", "deactivate", STAFF_USER)).code == 0
+        assert await login() == "LoginError"
+        on = await run_cli(elsewhere, env, "users", "activate", STAFF_USER)
+        assert on.code == 0 and f"{STAFF_USER!r} may log in again" in on.stdout, on.stderr
+        assert await login() == "User"
+        again = await run_cli(elsewhere, env, "users", "activate", STAFF_USER)
+        assert again.code == 0 and "is already active" in again.stdout
+        nobody = await run_cli(elsewhere, env, "users", "activate", "nobody")
+        assert nobody.code == 1 and "Traceback" not in nobody.stderr
