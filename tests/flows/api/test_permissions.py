@@ -92,7 +92,7 @@ def operation_for(root: str, field_name: str) -> tuple[str, dict[str, Any]]:
 STAFF_FIELDS = [pair for pair in staff_fields(schema.graphql_schema) if pair[0] != "Subscription"]
 
 
-def test_the_public_fields_are_exactly_those_api_md_names():
+async def test_the_public_fields_are_exactly_those_api_md_names():
     assert {
         "Query": {"graphs", "streamPoints", "streamPoint", "isAuthenticated"},
         "Mutation": {"authLogin", "authLogout", "createUpdateStreamVariable"},

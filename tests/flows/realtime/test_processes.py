@@ -149,7 +149,7 @@ async def test_more_workers_without_redis_refuse_to_start(tmp_path):
     assert b"GENCASTER_REDIS_URL" in done.stderr
 
 
-def test_more_workers_need_the_osc_server_in_its_own_process():
+async def test_more_workers_need_the_osc_server_in_its_own_process():
     from gencaster.settings import Settings, SettingsError
 
     with pytest.raises(SettingsError, match="GENCASTER_OSC_PORT=0"):
