@@ -196,7 +196,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
-    from gencaster.transport.shutdown import StoppableProtocol
+    from gencaster.transport.shutdown import StoppableProtocol, stop_once_started
 
     check_speech(settings)
     logging.getLogger("sanic.error").addFilter(_SettingsErrorsOnce())
@@ -231,6 +231,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         if single:
+            stop_once_started(app)
             Sanic.serve_single(primary=app)
         else:
             Sanic.serve(primary=app, app_loader=loader)

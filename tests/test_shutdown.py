@@ -100,3 +100,16 @@ async def test_one_ctrl_c_does_not_wait_for_a_client_still_uploading(tmp_path: P
             await trickle
             client.close()
     assert "Traceback" not in log.read_text()
+
+
+async def test_ctrl_c_as_the_server_first_answers_stops_it_cleanly(tmp_path: Path) -> None:
+    env = server_env(str(tmp_path))
+    log = tmp_path / "server.log"
+    async with server_process(env, output=log) as server:
+        # The socket answers a moment before Sanic handles SIGINT itself.
+        server.process.send_signal(signal.SIGINT)
+        try:
+            await _exited(server, EXIT_WITHIN)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"hung after SIGINT at start:\n{log.read_text()}") from None
+    assert "Traceback" not in log.read_text(), log.read_text()

@@ -98,6 +98,32 @@ class StopSignals:
             _close(connection)
 
 
+def stop_once_started(app: Sanic) -> None:
+    """A stop signal while a single-process server starts stops it once it has started.
+
+    Sanic binds the socket, and answers, a moment before it takes over SIGINT and
+    SIGTERM: a Ctrl-C then was a KeyboardInterrupt inside its start-up, a traceback
+    and resources never closed. A second signal in that moment ends the process.
+    Call from the main thread just before serving.
+    """
+    early: list[int] = []
+
+    def remember(number: int, frame: object) -> None:
+        early.append(number)
+        if len(early) > 1:
+            os._exit(FORCED_EXIT_CODE)
+        logger.warning("Stop signal while starting: stopping once started")
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, remember)
+
+    async def started(app: Sanic) -> None:
+        if early:
+            app.stop(terminate=False)
+
+    app.register_listener(started, "after_server_start")
+
+
 def install_stop_handling(app: Sanic) -> None:
     """Register the listeners after the app's own: Sanic runs stop listeners last first."""
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = HANDLER_GRACE_S
