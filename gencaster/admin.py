@@ -60,14 +60,18 @@ async def list_users() -> list[User]:
     return await User.all().order_by("username")
 
 
-async def set_password(username: str, password: str, channel: GenCasterChannel) -> None:
-    """A new password ends every session of the user: whoever knew the old one is out."""
+async def set_password(username: str, password: str, channel: GenCasterChannel) -> bool:
+    """A new password ends every session of the user: whoever knew the old one is out.
+
+    Returns whether the user is active: a deactivated one still cannot log in.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AdminError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters")
     user = await find_user(username)
     user.password_hash = await hash_password(password)
     await user.save(update_fields=["password_hash"])
     await _end_sessions(user, channel)
+    return user.is_active
 
 
 async def set_staff(username: str, staff: bool, channel: GenCasterChannel) -> bool:

@@ -108,8 +108,14 @@ def cmd_users_password(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work() -> None:
         async with announcing(settings) as channel:
-            await set_password(args.username, password, channel)
+            active = await set_password(args.username, password, channel)
         print(f"Set the password of {args.username!r}; their sessions have ended")
+        if not active:
+            print(
+                f"Note: {args.username!r} is deactivated and cannot log in; "
+                "`gencaster users activate` allows it",
+                file=sys.stderr,
+            )
 
     return _run(settings, work)
 

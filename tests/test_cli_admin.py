@@ -298,6 +298,12 @@ async def test_a_deactivated_user_may_log_in_again_once_activated(
 
         assert (await run_cli(elsewhere, env, "users", "deactivate", STAFF_USER)).code == 0
         assert await login() == "LoginError"
+        password = await run_cli(
+            elsewhere, env, "users", "set-password", STAFF_USER, "--password-stdin",
+            stdin=f"{STAFF_PASSWORD}\n".encode(),
+        )  # fmt: skip
+        assert password.code == 0 and "is deactivated and cannot log in" in password.stderr
+        assert await login() == "LoginError"
         on = await run_cli(elsewhere, env, "users", "activate", STAFF_USER)
         assert on.code == 0 and f"{STAFF_USER!r} may log in again" in on.stdout, on.stderr
         assert await login() == "User"
