@@ -343,8 +343,10 @@ def _unwritable(output: Path) -> str | None:
 
     if output.is_dir():
         return "it is a folder"
-    if not output.parent.is_dir():
-        return f"there is no folder {output.parent}"
+    try:  # a missing folder is made, as export-schema does
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"the folder {output.parent} cannot be made ({exc.strerror or exc})"
     if not os.access(output.parent, os.W_OK | os.X_OK):
         return f"the folder {output.parent} is not writable"
     return None
