@@ -10,6 +10,7 @@ import random
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -69,6 +70,7 @@ async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
     because Sanic runs each request, and each start and stop listener, in a task
     of its own; closing the context also clears that fallback.
     """
+    _require_sqlite_folder(database_url)
     context = TortoiseContext()
     try:
         with context:  # current while the models bind to it
@@ -77,6 +79,16 @@ async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
         yield context
     finally:
         await context.close_connections()
+
+
+def _require_sqlite_folder(database_url: str) -> None:
+    """Refuse a SQLite file whose folder is missing: SQLite cannot open it, and the
+    failed connection's thread then outlives the event loop (a traceback, or a hang)."""
+    if not database_url.startswith("sqlite"):
+        return
+    name = str(expand_db_url(database_url)["credentials"].get("file_path", ""))
+    if name and name != ":memory:" and not Path(name).parent.is_dir():
+        raise DBConnectionError(f"the folder of the SQLite file {name} does not exist")
 
 
 # What a database that is down, restarting or unreachable raises, at any depth of

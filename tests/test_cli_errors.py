@@ -90,3 +90,11 @@ async def test_outputs_that_cannot_be_written_are_one_line(tmp_path: Path, outpu
     assert f"cannot write {target}" in line
     done = await run_cli(tmp_path, env, "graph", "export", "any", "-o", target)
     assert f"cannot write {target}" in one_line(done, 1)
+
+
+async def test_check_names_a_missing_sqlite_folder_without_a_traceback(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'missing' / 'db.sqlite3'}"
+    done = await run_cli(tmp_path, cli_env(tmp_path / "data", database_url=url), "check")
+    assert done.code == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("database")]
+    assert "unreachable" in line and "the folder of the SQLite file" in line
