@@ -86,7 +86,9 @@ async def test_two_processes_racing_keep_one_entry_and_no_stray_file(
         SpeechService(backend=backend, media=media),
     )
     first, second = await asyncio.gather(one.speak(ssml), two.speak(ssml))
-    assert backend.calls == 2  # both missed the cache and synthesised
+    # Usually both miss the cache and synthesise; on a busy machine the first may be
+    # stored before the second looks. Either way there is one entry and one file.
+    assert backend.calls in (1, 2)
     assert first.uuid == second.uuid
     rows = await TextToSpeech.filter(audio_file_id=first.uuid).count()
     assert rows == 1
