@@ -35,9 +35,10 @@ async def run_cli(
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin), COMMAND_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+    except BaseException:  # a timeout, or the test itself stopped: leave no process behind
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
         raise
     return Finished(process.returncode or 0, out.decode(), err.decode())
 
