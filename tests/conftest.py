@@ -23,6 +23,7 @@ from gencaster.cli import migrate_database
 from gencaster.settings import Settings
 from tests.support.databases import REDIS_URL, database
 from tests.support.graphql import GraphQLClient
+from tests.support.processes import RedisServer
 from tests.support.server import RunningServer, free_port, running_server
 
 # The shared OSC fixtures (start_server, osc_client, make_peer) for the folders that use them.
@@ -104,3 +105,10 @@ async def server_with(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[R
             return await stack.enter_async_context(running_server(settings))
 
         yield start
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def redis_server() -> AsyncIterator[RedisServer]:
+    """A private redis-server for one test, which it may kill and start again."""
+    async with RedisServer() as redis:
+        yield redis

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from tests.support.processes import (
     RedisServer,
@@ -23,12 +21,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 LOGIN = (
     "mutation($u: String!, $p: String!) { authLogin(username: $u, password: $p) { __typename } }"
 )
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def redis_server() -> AsyncIterator[RedisServer]:
-    async with RedisServer() as redis:
-        yield redis
 
 
 async def outcome(http: httpx.AsyncClient, server: ServerProcess, name: str, address: str) -> str:

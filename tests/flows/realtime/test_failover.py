@@ -26,7 +26,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from gencaster.streaming.osc import FakeStreamPoint
 from gencaster.supercollider import CLEAN_SLATE, PROBE
@@ -61,12 +60,6 @@ CODES = [f"{node * 10 + cell}" for node in range(NODES) for cell in range(CELLS_
 DIALOG_CELL = 'yield Dialog(title="Almost there", buttons=[Button.ok()])'
 LISTENERS_PER_PROCESS = 2
 WITHIN = 180.0  # generous bounds: a busy machine makes this slower, never red
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def redis_server() -> AsyncIterator[RedisServer]:
-    async with RedisServer() as redis:
-        yield redis
 
 
 @dataclass

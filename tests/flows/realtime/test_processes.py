@@ -7,10 +7,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 from gencaster.auth import SESSION_COOKIE
 from tests.support.databases import postgres_database
@@ -29,12 +27,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 GRAPH_SUB = "subscription($g: UUID!) { graph(graphUuid: $g) { nodes { name } } }"
 ADD_GRAPH = """mutation($i: AddGraphInput!) { addGraph(graphInput: $i) { uuid } }"""
 ADD_NODE = "mutation($n: NodeCreate!) { addNode(newNode: $n) }"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def redis_server() -> AsyncIterator[RedisServer]:
-    async with RedisServer() as redis:
-        yield redis
 
 
 async def add_graph(http, url: str) -> str:
