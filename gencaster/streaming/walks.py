@@ -131,16 +131,14 @@ class StoredWalk:
         finds it FINISHED and goes on after the cell. So the write that sends the next
         instruction carries it, one statement fewer between FINISHED and that send.
         """
-        changes = {
-            "cell_index": next_index,
-            "instruction_uuid": None,
-            "rng_state": rng_state_of(rng),
-        }
+        state = rng_state_of(rng)
         sent, self._sent_in_cell = self._sent_in_cell, False
-        if sent and changes["rng_state"] == self._written_rng:
-            self._deferred = changes
+        if sent and state == self._written_rng:
+            # The stored state is this one already: the write that carries the cell
+            # need not encode its 625 numbers again.
+            self._deferred = {"cell_index": next_index, "instruction_uuid": None}
             return
-        await self._write(**changes)
+        await self._write(cell_index=next_index, instruction_uuid=None, rng_state=state)
 
     async def guard(self) -> None:
         if not await StreamWalk.exists(stream_id=self.stream_uuid, fence=self.fence):
