@@ -19,13 +19,13 @@ from tortoise.queryset import QuerySet
 
 from gencaster.distributor import GenCasterChannel
 from gencaster.engine import frontend
-from gencaster.engine.engine import DeadEnd, DialogShown, InstructionSent
+from gencaster.engine.engine import DeadEnd, DialogShown
 from gencaster.errors import BadUserInput, NotFound
 from gencaster.schema import types
 from gencaster.schema.context import Loaders, context_of
 from gencaster.schema.inputs import id_list
 from gencaster.schema.scalars import UUID
-from gencaster.streaming.listening import Attached, ListenEvent, NoStream
+from gencaster.streaming.listening import Attached, InstructionShown, ListenEvent, NoStream
 from models import Graph, Node, Stream, StreamLog
 from models.base import UUIDModel
 
@@ -73,13 +73,24 @@ def _update_matches(
     return point_uuid is None or data.get("stream_point_uuid") == str(point_uuid)
 
 
-async def _stream_info_payload(event: ListenEvent, stream: Stream | None) -> StreamInfoPayload:
-    """The GraphQL shape of what a listener hears."""
+def _stream_info_payload(info: graphene.ResolveInfo, event: ListenEvent) -> StreamInfoPayload:
+    """The GraphQL shape of what a listener hears, with fresh loaders.
+
+    An instruction's stream and point are the ones its stream's run holds: the
+    loader is primed with that point, so showing it to a listener reads nothing.
+    """
     if isinstance(event, Attached):
-        return types.StreamInfo(stream=event.stream, stream_instruction=None)
-    if isinstance(event, InstructionSent):
-        fresh = await Stream.get_or_none(uuid=stream.uuid) if stream else None
-        return types.StreamInfo(stream=fresh or stream, stream_instruction=event.instruction)
+        return _fresh(info, types.StreamInfo(stream=event.stream, stream_instruction=None))
+    if isinstance(event, InstructionShown):
+        payload = _fresh(
+            info, types.StreamInfo(stream=event.stream, stream_instruction=event.instruction)
+        )
+        context_of(info).loaders.stream_point.prime(event.point.uuid, event.point)
+        return payload
+    return _fresh(info, _other_payload(event))
+
+
+def _other_payload(event: DialogShown | NoStream | DeadEnd) -> StreamInfoPayload:
     if isinstance(event, DialogShown):
         return event.dialog
     if isinstance(event, NoStream):
@@ -191,12 +202,9 @@ class Subscription(graphene.ObjectType):
         root: None, info: graphene.ResolveInfo, graph_uuid: PyUUID
     ) -> AsyncIterator[StreamInfoPayload]:
         listening = context_of(info).services.listening
-        stream: Stream | None = None
         async with aclosing(listening.listen(graph_uuid)) as events:
             async for event in events:
-                if isinstance(event, Attached):
-                    stream = event.stream
-                yield _fresh(info, await _stream_info_payload(event, stream))
+                yield _stream_info_payload(info, event)
 
     @staticmethod
     def resolve_graph(root: Graph, info: graphene.ResolveInfo, graph_uuid: PyUUID) -> Graph:

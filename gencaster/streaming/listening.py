@@ -31,7 +31,15 @@ from uuid import UUID
 
 from gencaster.db import log_failure
 from gencaster.distributor import GenCasterChannel, Update
-from gencaster.engine.engine import DeadEnd, Engine, EngineEvent, EngineServices, WalkLost
+from gencaster.engine.engine import (
+    DeadEnd,
+    DialogShown,
+    Engine,
+    EngineEvent,
+    EngineServices,
+    InstructionSent,
+    WalkLost,
+)
 from gencaster.errors import NotFound
 from gencaster.metrics import LISTENERS
 from gencaster.streaming.assignment import Attachment, NoStreamAvailableError, StreamAssigner
@@ -40,7 +48,7 @@ from gencaster.streaming.instructions import InstructionDispatcher
 from gencaster.streaming.relay import decode_event, encode_event
 from gencaster.streaming.walks import StoredWalk
 from gencaster.tasks import TaskSet
-from models import Graph, LogLevel, Stream, StreamPoint
+from models import Graph, LogLevel, Stream, StreamInstruction, StreamPoint
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +73,18 @@ class NoStream:
     reason: str
 
 
-ListenEvent = Attached | NoStream | EngineEvent
+@dataclass(frozen=True)
+class InstructionShown:
+    """An instruction sent on the listener's stream, with the stream and its point as
+    the stream's run last read them: every listener is shown the same rows, and none
+    costs a read of its own between a ``FINISHED`` and the next instruction."""
+
+    instruction: StreamInstruction
+    stream: Stream
+    point: StreamPoint
+
+
+ListenEvent = Attached | NoStream | InstructionShown | DialogShown | DeadEnd
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,10 @@ class StreamRun:
     tries the claim again every ``claim_retry_s`` seconds, at once when the holder
     announces it let go: if the holder died, its lease expires and a live process takes
     the walk over where it was.
+
+    ``stream`` and ``point`` are what listeners are shown with each instruction: the
+    stream is read again when ``streams.update`` names it (its listeners came or went),
+    the point each time the beacon watcher looks at it.
     """
 
     def __init__(
@@ -126,6 +149,9 @@ class StreamRun:
             self._tasks.start(
                 self._watch_control(self.parts.channel), name=f"stream-watch-control-{stream}"
             )
+            self._tasks.start(
+                self._watch_stream(self.parts.channel), name=f"stream-watch-row-{stream}"
+            )
 
     @property
     def running(self) -> bool:
@@ -140,6 +166,12 @@ class StreamRun:
         self.listeners.discard(queue)
         if not self.listeners:
             self.stop()
+
+    def shown(self, event: EngineEvent) -> ListenEvent:
+        """The event as a listener receives it: an instruction comes with the run's rows."""
+        if isinstance(event, InstructionSent):
+            return InstructionShown(event.instruction, self.stream, self.point)
+        return event
 
     def stop(self) -> None:
         """Fence the engine off its stream point first, then cancel the run's task."""
@@ -309,13 +341,30 @@ class StreamRun:
     async def _watch_point(self) -> None:
         """End the stream once its point has missed its beacons for the whole window."""
         beacon_window_s = self.parts.beacon_window_s
-        await point_silent(self.point.uuid, beacon_window_s)
+        await point_silent(self.point.uuid, beacon_window_s, seen=self._point_read)
         self._end_here(POINT_LOST)
         await self._log(
             f"Stream point {self.point.uuid} sent no beacon for {beacon_window_s:g} s: "
             "the stream ends",
             LogLevel.ERROR,
         )
+
+    def _point_read(self, point: StreamPoint) -> None:
+        self.point = point
+
+    async def _watch_stream(self, channel: GenCasterChannel) -> None:
+        """Read the stream again when it changes (listeners came or went), for listeners."""
+        stream_uuid = str(self.stream.uuid)
+        async with channel.subscribe(channel.STREAMS_CHANNEL) as updates:
+            await self._read_stream()  # what changed before this run listened
+            async for update in updates:
+                if update.is_resync or update.data.get("uuid") == stream_uuid:
+                    await self._read_stream()
+
+    async def _read_stream(self) -> None:
+        fresh = await Stream.get_or_none(uuid=self.stream.uuid)
+        if fresh is not None:
+            self.stream = fresh
 
     async def _watch_control(self, channel: GenCasterChannel) -> None:
         """End the stream when an operator stops it (``gencaster streams stop``); hear
@@ -340,14 +389,21 @@ class StreamRun:
         self._on_finished(self)
 
 
-async def point_silent(point_uuid: UUID, beacon_window_s: float) -> None:
+async def point_silent(
+    point_uuid: UUID,
+    beacon_window_s: float,
+    *,
+    seen: Callable[[StreamPoint], None] | None = None,
+) -> None:
     """Return once the point's last beacon is older than ``beacon_window_s``.
 
     Sleeps until the window of the last beacon closes and looks again: one read per
-    window while the point is alive.
+    window while the point is alive; ``seen`` is given each row read.
     """
     while True:
         point = await StreamPoint.get_or_none(uuid=point_uuid)
+        if point is not None and seen is not None:
+            seen(point)
         remaining = 0.0 if point is None else point.seconds_left_live(beacon_window_s)
         if remaining <= 0:
             return
@@ -399,13 +455,13 @@ class ListeningService:
             # The assigner releases in a shielded task of its own, exactly once.
             await self.assigner.release(attachment)
 
-    async def _follow(self, graph: Graph, attachment: Attachment) -> AsyncIterator[EngineEvent]:
+    async def _follow(self, graph: Graph, attachment: Attachment) -> AsyncIterator[ListenEvent]:
         run = await self._run_for(graph, attachment)
         queue = run.join()
         try:
             while True:
                 event = await queue.get()
-                yield event
+                yield run.shown(event)
                 if isinstance(event, DeadEnd):
                     return
         finally:

@@ -156,3 +156,63 @@ async def test_a_cell_storing_a_refused_variable_says_why_without_a_traceback(
     ]
     assert not [r for r in caplog.records if r.exc_info], "an author's mistake has no traceback"
     await staff.http.aclose()
+
+
+class _StreamReads(logging.Handler):
+    """Counts reads of streams and stream points (the server runs in this process)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().lstrip()
+        table = message.partition(" FROM ")[2].split(" ", 1)[0]
+        if message.startswith("SELECT") and table in ('"stream"', '"stream_point"'):
+            self.messages.append(message)
+
+
+async def test_listeners_are_shown_instructions_with_their_count_and_no_read_each(
+    server: RunningServer, fake_point: FakeFactory, unique: str
+):
+    """Each instruction shows the stream as its run holds it, refreshed when listeners
+    come or go: no listener reads the stream or its point between two cells."""
+    staff = await staff_client(server, unique)
+    graph = await add_graph(staff, unique, streamAssignmentPolicy="ONE_GRAPH_ONE_STREAM")
+    codes = [f"cell-{index}" for index in range(30)]  # shown 60 times
+    await add_cells(
+        staff,
+        graph["nodes"][0]["uuid"],
+        [{"cellType": "PYTHON", "cellCode": "await asyncio.sleep(0.5)"}]
+        + [{"cellType": "SUPERCOLLIDER", "cellCode": code} for code in codes],
+    )
+    point = await fake_point()
+    await wait_for_point(point.lang_port)
+    reads = _StreamReads()
+    db_log = logging.getLogger("tortoise.db_client")
+    previous = db_log.level
+    db_log.setLevel(logging.DEBUG)
+    db_log.addHandler(reads)
+    try:
+        async with graphql_socket(server.ws_url) as first, graphql_socket(server.ws_url) as second:
+            shown = await asyncio.gather(
+                _listener_counts(first, graph["uuid"]), _listener_counts(second, graph["uuid"])
+            )
+    finally:
+        db_log.removeHandler(reads)
+        db_log.setLevel(previous)
+    for counts in shown:
+        assert counts == [2] * len(codes)  # the second listener came during the first cell
+    assert len(reads.messages) < len(codes), reads.messages  # those of attaching
+    await staff.http.aclose()
+
+
+async def _listener_counts(socket: GraphQLSocket, graph_uuid: str) -> list[int]:
+    """``numListeners`` shown with each instruction, until the dead end."""
+    op = await socket.subscribe(STREAM_INFO, {"g": graph_uuid})
+    counts = []
+    while True:
+        item = (await socket.next_payload(op, timeout=30))["data"]["streamInfo"]
+        if item["__typename"] == "GraphDeadEnd":
+            return counts[1:]  # the first is the attachment's
+        counts.append(item["stream"]["numListeners"])
