@@ -22,6 +22,7 @@ from sanic_ext import Extend
 from sanic_ext.extensions.http.extension import HTTPExtension
 
 from gencaster.broker import create_broker
+from gencaster.collector import CollectorPolicy
 from gencaster.db import open_database
 from gencaster.distributor import GenCasterChannel
 from gencaster.health import Readiness
@@ -219,6 +220,16 @@ def create_app(settings: Settings | None = None) -> Sanic:
 
     app.register_listener(open_resources, "before_server_start")
     app.register_listener(close_resources, "after_server_stop")
+    collector = app.ctx.collector = CollectorPolicy(settings.gc_policy)
+
+    async def freeze_start_up(app: Sanic) -> None:
+        collector.install()
+
+    async def thaw(app: Sanic) -> None:
+        collector.remove()
+
+    app.register_listener(freeze_start_up, "after_server_start")
+    app.register_listener(thaw, "before_server_stop")
     on_connect, context_factory = websocket_hooks(app)
     websocket = GraphQLWebSocketEndpoint(
         settings=SocketSettings(

@@ -13,7 +13,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -113,6 +113,9 @@ class Settings(BaseModel):
     max_connections_per_address: Positive = 64
     # Answers of graph reads kept per worker (transport/read_cache.py), in bytes; 0: none.
     graph_read_cache_bytes: Annotated[int, Field(ge=0)] = 32 * 1024 * 1024
+    # The cyclic collector: "freeze" keeps full collections short with many open
+    # sockets (gencaster/collector.py); "default" leaves CPython's as it is.
+    gc_policy: Literal["freeze", "default"] = "freeze"
     # Free text without a column bound (cell code, markdown, descriptions), in characters.
     max_text_chars: Positive = 200_000
     # How often open staff subscriptions re-check that their login still holds.

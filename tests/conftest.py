@@ -46,6 +46,10 @@ def make_settings(tmp: Path, database_url: str, **changes: object) -> Settings:
         "secret_key": "test-secret-key",
         "redis_prefix": f"gencaster-test-{RUN_ID}-{uuid.uuid4().hex[:6]}",
         "cors_origins": ("http://editor.example",),
+        # An in-process server shares the test process, whose objects it would freeze;
+        # the freeze policy runs in every server process the tests start, and in
+        # tests/transport/test_collector.py.
+        "gc_policy": "default",
     }
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]

@@ -43,12 +43,36 @@ class ConnectionLimits:
 class GuardedProtocol(WebSocketProtocol):
     """Sanic's protocol, plus an absolute request deadline and a cap per address."""
 
-    __slots__ = ("_address", "_request_started")  # Sanic's protocols use slots
+    __slots__ = ("_address", "_connection_http", "_request_started")  # Sanic's use slots
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._address: str | None = None
         self._request_started: float | None = None
+        self._connection_http: Any = None
+
+    def _setup_connection(self, *args: Any, **kwargs: Any) -> None:
+        super()._setup_connection(*args, **kwargs)
+        self._connection_http = self._http
+
+    async def connection_task(self) -> None:
+        """Sanic's, then the request and its stream let go of each other.
+
+        Sanic's ``Http`` keeps a bound method of itself (``response_func``), and after a
+        WebSocket it and its request point at each other: cycles that only a full
+        collection frees, holding the request, its headers and the socket's state with
+        them. Broken here, a closed connection is freed as soon as it closes, which lets
+        the collector policy (``gencaster.transport.collector``) freeze live ones.
+        """
+        try:
+            await super().connection_task()
+        finally:
+            http, self._connection_http = self._connection_http, None
+            if http is not None:
+                http.response_func = None
+                if http.request is not None:
+                    http.request.stream = None
+                    http.request = None
 
     def _limits(self) -> ConnectionLimits | None:
         return getattr(self.app.ctx, "connection_limits", None)

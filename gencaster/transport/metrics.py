@@ -7,6 +7,7 @@ which client networks may ask at all (an empty list turns the endpoint off).
 
 from __future__ import annotations
 
+import gc
 import hmac
 import ipaddress
 import logging
@@ -17,6 +18,8 @@ from sanic.response import BaseHTTPResponse, HTTPResponse, raw, text
 
 from gencaster.metrics import (
     CONTENT_TYPE,
+    GC_FROZEN,
+    GC_LONGEST_PAUSE,
     HTTP_REQUESTS,
     STREAM_POINTS_LIVE,
     exposition,
@@ -49,6 +52,10 @@ async def metrics(request: Request) -> HTTPResponse:
     settings: Settings = request.app.ctx.settings
     if not metrics_allowed(request, settings):
         return text("Forbidden", status=403)
+    GC_FROZEN.set(gc.get_freeze_count())
+    collector = getattr(request.app.ctx, "collector", None)
+    if collector is not None:
+        GC_LONGEST_PAUSE.set(collector.take_longest_pause())
     try:
         STREAM_POINTS_LIVE.set(await StreamPoint.live(settings.beacon_window_s).count())
     except Exception:
