@@ -11,6 +11,14 @@ back: the point never repeats it, and an engine may be waiting for it.
 Waiting for ``FINISHED`` is event-driven: the waiter subscribes to the instruction's
 channel before the datagram leaves, and whichever process handles the acknowledgement
 publishes ``instruction.update`` after its write.
+
+An acknowledgement below ``FINISHED`` of an instruction an engine of this process
+waits for is announced at once and written ``HELD_ACK_WRITE_S`` later, unless
+``FINISHED`` comes first: the real point sends it within a millisecond, and its one
+write moves the row past the held state. So no write that nobody waits for sits in
+front of ``FINISHED``'s, and so of the engine's next instruction. ``FINISHED`` itself
+is written before anyone hears of it; a crash before a held write leaves the row at
+an earlier state, which nothing resumes from (a resumed walk waits for ``FINISHED``).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import time
 import uuid as uuid_module
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -36,6 +45,7 @@ from gencaster.engine.engine import BeforeSend, InstructionTimeoutError
 from gencaster.metrics import INSTRUCTION_ROUND_TRIP
 from gencaster.streaming.osc import Acknowledgement, OscClient
 from gencaster.supercollider import variable_code
+from gencaster.tasks import TaskSet
 from gencaster.throttled_log import ThrottledLog
 from models import InstructionState, StreamInstruction, StreamPoint
 from models.stream import INSTRUCTION_STATE_RANK
@@ -61,6 +71,21 @@ _ACKNOWLEDGED = frozenset(
     if INSTRUCTION_STATE_RANK[state] >= INSTRUCTION_STATE_RANK[InstructionState.RECEIVED]
 )
 
+# How long an acknowledgement below FINISHED of an awaited instruction waits for
+# FINISHED to make its own write unnecessary (the real point answers within 1 ms).
+HELD_ACK_WRITE_S = 0.1
+
+
+@dataclass
+class _HeldAcknowledgement:
+    """An acknowledgement announced and not yet written (see the module's docstring)."""
+
+    state: InstructionState
+    return_value: str | None
+    return_value_replaced: bool
+    modified: datetime
+    timer: asyncio.TimerHandle
+
 
 class InstructionTimeout(InstructionTimeoutError):
     """No ``FINISHED`` arrived in time: the code failed at run time, or the point is gone.
@@ -84,8 +109,11 @@ class PendingInstruction:
 
     instruction: StreamInstruction
 
-    def __init__(self, instruction_uuid: UUID, updates: AsyncIterator[Update]) -> None:
+    def __init__(
+        self, instruction_uuid: UUID, updates: AsyncIterator[Update], host: str = ""
+    ) -> None:
         self.instruction_uuid = instruction_uuid
+        self.host = host  # the point's address: only it may acknowledge the instruction
         self._updates = updates
         self._finished_here: tuple[str, datetime] | None = None
         self._sent_at = time.monotonic()
@@ -159,6 +187,8 @@ class InstructionDispatcher:
         self._channel = channel
         self._waiting: dict[UUID, PendingInstruction] = {}
         self._sending: set[asyncio.Future[StreamInstruction]] = set()  # rows being written
+        self._held: dict[UUID, _HeldAcknowledgement] = {}
+        self._held_writes = TaskSet()
         # Each dispatcher has its own budget: one server's flood cannot mute another's log.
         self._unknown_log = ThrottledLog(logger, "acknowledgements for unknown instructions")
 
@@ -187,7 +217,7 @@ class InstructionDispatcher:
         channel = self._channel.instruction_channel(instruction_uuid)
         # Subscribed before the row exists, so no acknowledgement can be missed.
         async with self._channel.subscribe(channel) as updates, aclosing(updates) as owned:  # type: ignore[type-var]
-            pending = PendingInstruction(instruction_uuid, owned)
+            pending = PendingInstruction(instruction_uuid, owned, point.host)
             self._waiting[instruction_uuid] = pending
             try:
                 if before_send is not None:
@@ -236,6 +266,10 @@ class InstructionDispatcher:
         except ValueError:
             logger.debug("Acknowledgement %s for %s is no instruction state", ack.status, ack.uuid)
             return
+        waiting = self._waiting.get(ack.uuid)
+        if waiting is not None:
+            await self._acknowledge_awaited(waiting, ack, state, host)
+            return
         modified = now()
         changes: dict[str, Any] = {"state": state, "modified_date": modified}
         if ack.return_value is not None:
@@ -252,14 +286,7 @@ class InstructionDispatcher:
         )
         if changed:
             if ack.return_value_replaced:
-                logger.info(
-                    "The return value of instruction %s was not UTF-8; "
-                    "undecodable bytes were stored as U+FFFD",
-                    ack.uuid,
-                )
-            waiting = self._waiting.get(ack.uuid)
-            if waiting and state is InstructionState.FINISHED and ack.return_value is not None:
-                waiting.finish_here(ack.return_value, modified)
+                _log_replaced(ack.uuid)
             await self._channel.publish_instruction_update(ack.uuid, state.value)
         elif not await StreamInstruction.exists(uuid=ack.uuid):
             self._unknown_log.log(
@@ -275,6 +302,89 @@ class InstructionDispatcher:
                 ack.uuid,
                 host,
             )
+
+    async def _acknowledge_awaited(
+        self, waiting: PendingInstruction, ack: Acknowledgement, state: InstructionState, host: str
+    ) -> None:
+        """An instruction this process sent and waits for: its row and point are known."""
+        if host != waiting.host:
+            self._unknown_log.log(
+                logging.WARNING,
+                "Ignored %s for instruction %s from %s: it was sent elsewhere",
+                state.value,
+                ack.uuid,
+                host,
+            )
+            return
+        if state is not InstructionState.FINISHED:
+            await self._hold(ack, state)
+            return
+        held = self._held.pop(ack.uuid, None)
+        if held is not None:
+            held.timer.cancel()  # FINISHED moves the row past it
+        return_value = ack.return_value
+        if return_value is None and held is not None:
+            return_value = held.return_value
+        modified = now()
+        if await self._move_forward(ack.uuid, state, modified, return_value):
+            if ack.return_value_replaced or (held is not None and held.return_value_replaced):
+                _log_replaced(ack.uuid)
+            if return_value is not None:
+                waiting.finish_here(return_value, modified)
+            await self._channel.publish_instruction_update(ack.uuid, state.value)
+
+    async def _hold(self, ack: Acknowledgement, state: InstructionState) -> None:
+        """Announce the state now and write it later, unless FINISHED overtakes it."""
+        held = self._held.get(ack.uuid)
+        if held is not None and INSTRUCTION_STATE_RANK[held.state] >= INSTRUCTION_STATE_RANK[state]:
+            return  # a repeated or late acknowledgement: nothing new
+        return_value, replaced = ack.return_value, ack.return_value_replaced
+        if held is None:
+            timer = asyncio.get_running_loop().call_later(
+                HELD_ACK_WRITE_S, self._write_held, ack.uuid
+            )
+        else:
+            timer = held.timer
+            if return_value is None:
+                return_value, replaced = held.return_value, held.return_value_replaced
+        self._held[ack.uuid] = _HeldAcknowledgement(
+            state=state,
+            return_value=return_value,
+            return_value_replaced=replaced,
+            modified=now(),
+            timer=timer,
+        )
+        await self._channel.publish_instruction_update(ack.uuid, state.value)
+
+    def _write_held(self, instruction_uuid: UUID) -> None:
+        held = self._held.pop(instruction_uuid, None)
+        if held is not None:
+            write = self._write_held_now(instruction_uuid, held)
+            self._held_writes.start(write, name=f"held-ack-{instruction_uuid}")
+
+    async def _write_held_now(self, instruction_uuid: UUID, held: _HeldAcknowledgement) -> None:
+        changed = await self._move_forward(
+            instruction_uuid, held.state, held.modified, held.return_value
+        )
+        if changed and held.return_value_replaced:
+            _log_replaced(instruction_uuid)
+
+    async def _move_forward(
+        self,
+        instruction_uuid: UUID,
+        state: InstructionState,
+        modified: datetime,
+        return_value: str | None,
+    ) -> int:
+        """The forward-only write of an instruction whose point has been checked already."""
+        changes: dict[str, Any] = {"state": state, "modified_date": modified}
+        if return_value is not None:
+            changes["return_value"] = return_value
+        forward = StreamInstruction.filter(uuid=instruction_uuid, state__in=_BELOW[state])
+        return await retry_while_unavailable(
+            partial(forward.update, **changes),
+            what=f"record {state.value} of instruction {instruction_uuid}",
+        )
 
     async def send_variable(self, point: StreamPoint, key: str, value: float) -> StreamInstruction:
         """Set the ``Ndef`` named ``key`` to ``value``; refuses anything but a name and a number."""
@@ -326,6 +436,13 @@ class InstructionDispatcher:
             await StreamInstruction.filter(uuid=instruction_uuid).delete()
             raise
         return instruction
+
+
+def _log_replaced(instruction_uuid: UUID) -> None:
+    logger.info(
+        "The return value of instruction %s was not UTF-8; undecodable bytes were stored as U+FFFD",
+        instruction_uuid,
+    )
 
 
 def _retrieved(task: asyncio.Task[Any]) -> None:

@@ -10,7 +10,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from gencaster.distributor import GenCasterChannel
-from gencaster.streaming.instructions import InstructionDispatcher, InstructionTimeout
+from gencaster.streaming.instructions import (
+    HELD_ACK_WRITE_S,
+    InstructionDispatcher,
+    InstructionTimeout,
+)
 from gencaster.streaming.osc import Acknowledgement, FakeStreamPoint, OscClient, OscServer
 from gencaster.streaming.osc.messages import ACKNOWLEDGE_ADDRESS
 from models import InstructionState, StreamInstruction, StreamPoint
@@ -105,6 +109,79 @@ async def test_duplicate_acknowledgements_are_harmless(
     for row, value in ((first, "1"), (second, "nil"), (third, "3")):
         assert (row.state, row.return_value) == (InstructionState.FINISHED, value)
     assert await StreamInstruction.filter(stream_point_id=point.uuid).count() == 3
+
+
+class _InstructionWrites(logging.Handler):
+    """The UPDATEs of instruction rows this process sends, as SQL text."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.updates: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().lstrip()
+        if message.startswith('UPDATE "stream_instruction"'):
+            self.updates.append(message)
+
+
+async def test_finished_overtaking_a_held_received_is_the_only_write(
+    make_fake_point: MakeFake, dispatcher: InstructionDispatcher
+):
+    """The point answers RECEIVED and FINISHED at once: one write, and it stays FINISHED."""
+    fake = await make_fake_point()
+    point = await registered(fake)
+    writes = _InstructionWrites()
+    db_log = logging.getLogger("tortoise.db_client")
+    previous = db_log.level
+    db_log.setLevel(logging.DEBUG)
+    db_log.addHandler(writes)
+    try:
+        row = await dispatcher.send_and_wait(point, "2", timeout=TIMEOUT)
+        await asyncio.sleep(HELD_ACK_WRITE_S * 3)  # when a held RECEIVED would be written
+    finally:
+        db_log.removeHandler(writes)
+        db_log.setLevel(previous)
+    mine = [update for update in writes.updates if str(row.uuid) in update]
+    assert len(mine) == 1 and "FINISHED" in mine[0]
+    stored = await StreamInstruction.get(uuid=row.uuid)
+    assert (stored.state, stored.return_value) == (InstructionState.FINISHED, "2")
+
+
+async def test_an_awaited_received_is_heard_at_once_and_written_while_finished_is_slow(
+    make_fake_point: MakeFake, dispatcher: InstructionDispatcher
+):
+    fake = await make_fake_point(manual_finish_delay=None)  # FINISHED only when told
+    point = await registered(fake)
+    async with dispatcher.pending(point, "1", manual_finish=True) as pending:
+        async with asyncio.timeout(TIMEOUT):
+            assert await pending.acknowledged()
+        uuid_ = pending.instruction.uuid
+
+        async def stored_state() -> InstructionState:
+            return (await StreamInstruction.get(uuid=uuid_)).state
+
+        await eventually(lambda: _is(stored_state(), InstructionState.RECEIVED))
+        await fake.finish(str(uuid_), "done")
+        row = await pending.finished(TIMEOUT)
+    assert (row.state, row.return_value) == (InstructionState.FINISHED, "done")
+    assert await stored_state() == InstructionState.FINISHED
+
+
+async def _is(value: Awaitable[object], expected: object) -> bool:
+    return await value == expected
+
+
+async def test_an_awaited_instruction_ignores_acknowledgements_from_elsewhere(
+    db: str, make_peer: MakePeer, dispatcher: InstructionDispatcher
+):
+    peer = await make_peer()  # a point that never answers by itself
+    point = await StreamPoint.create(host="127.0.0.1", port=peer.port)
+    async with dispatcher.pending(point, "1") as pending:
+        uuid_ = pending.instruction.uuid
+        await dispatcher.acknowledge(Acknowledgement(uuid_, "FINISHED", "x"), "127.0.0.2")
+        with pytest.raises(InstructionTimeout):
+            await pending.finished(0.1)
+    assert (await StreamInstruction.get(uuid=uuid_)).state == InstructionState.SENT
 
 
 async def test_a_duplicate_is_published_once(
