@@ -43,6 +43,7 @@ from gencaster.db import retry_while_unavailable
 from gencaster.distributor import GenCasterChannel, Update
 from gencaster.engine.engine import BeforeSend, InstructionTimeoutError
 from gencaster.metrics import INSTRUCTION_ROUND_TRIP
+from gencaster.statements import update_where
 from gencaster.streaming.osc import Acknowledgement, OscClient
 from gencaster.supercollider import variable_code
 from gencaster.tasks import TaskSet
@@ -380,9 +381,9 @@ class InstructionDispatcher:
         changes: dict[str, Any] = {"state": state, "modified_date": modified}
         if return_value is not None:
             changes["return_value"] = return_value
-        forward = StreamInstruction.filter(uuid=instruction_uuid, state__in=_BELOW[state])
+        where = {"uuid": instruction_uuid, "state": _BELOW[state]}
         return await retry_while_unavailable(
-            partial(forward.update, **changes),
+            partial(update_where, StreamInstruction, changes, where),
             what=f"record {state.value} of instruction {instruction_uuid}",
         )
 

@@ -27,6 +27,7 @@ from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
 from gencaster.engine.engine import WalkLost, WalkPosition, rng_state_of
+from gencaster.statements import update_where
 from gencaster.streaming.instructions import InstructionDispatcher
 from models import Stream, StreamWalk
 
@@ -91,10 +92,9 @@ class StoredWalk:
         return walk
 
     async def _write(self, **changes: Any) -> None:
-        changes = {**self._deferred, **changes}
-        written = await StreamWalk.filter(stream_id=self.stream_uuid, fence=self.fence).update(
-            modified_date=now(), **changes
-        )
+        changes = {"modified_date": now(), **self._deferred, **changes}
+        where = {"stream_id": self.stream_uuid, "fence": self.fence}
+        written = await update_where(StreamWalk, changes, where)
         if not written:
             raise WalkLost(f"The walk of stream {self.stream_uuid} was taken over")
         self._deferred = {}
