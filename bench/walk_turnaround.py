@@ -9,8 +9,10 @@ and listens to a graph whose entry node holds ``--cells`` SuperCollider cells, s
 everything the engine does between two cells is in the figure: acknowledgement
 handling, the walk's saved state, the instruction row, the listeners' events. Both
 ends are timed at the fake's socket (one clock): from the FINISHED of cell i
-leaving it to cell i + 1 arriving. Printed: median, p90, p99 and max per walk; run
-``bench.instructions`` right after for the dispatcher alone (the floor).
+leaving it to cell i + 1 arriving. Printed: median, p90, p99 and max per walk, and
+then, from the same process, what the figure stands on: the server's dispatcher
+alone sending one instruction after the other to the same point (the engine's floor)
+and a bare UDP echo on loopback through this event loop (the floor of any answer).
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ async def main(cells: int, walks: int, database_url: str) -> None:
             await point.start()
             try:
                 await _walks(server, point, cells, walks)
+                await _dispatcher_floor(server, point, cells)
+                await _udp_echo(cells)
             finally:
                 await point.close()
 
@@ -122,6 +126,67 @@ async def _walks(server: Any, point: TimingPoint, cells: int, walks: int) -> Non
             f"({cells / took:.0f} cells/s)",
             flush=True,
         )
+
+
+async def _dispatcher_floor(server: Any, point: TimingPoint, count: int) -> None:
+    """``send_and_wait`` in a loop on the server's own dispatcher: no engine, no walk."""
+    dispatcher = server.app.ctx.streaming.dispatcher
+    row = await StreamPoint.get(port=point.lang_port)
+    point.arrived.clear()
+    point.finished.clear()
+    codes = [f'"{CELL_MARK}floor-{index}".postln' for index in range(count)]
+    for code in codes:
+        await dispatcher.send_and_wait(row, code, timeout=10.0)
+    turns = [
+        (point.arrived[after] - point.finished[before]) * 1000
+        for before, after in itertools.pairwise(codes)
+    ]
+    _print_floor("dispatcher alone, same server and point", turns)
+
+
+async def _udp_echo(count: int) -> None:
+    """A datagram to a socket that sends it straight back, both in this loop."""
+    loop = asyncio.get_running_loop()
+    echo, _ = await loop.create_datagram_endpoint(_Echo, local_addr=("127.0.0.1", 0))
+    answers: asyncio.Queue[float] = asyncio.Queue()
+    sender, _ = await loop.create_datagram_endpoint(
+        lambda: _Heard(answers), local_addr=("127.0.0.1", 0)
+    )
+    try:
+        address = echo.get_extra_info("sockname")
+        turns = []
+        for _ in range(count):
+            sent = time.perf_counter()
+            sender.sendto(b"/ping\0\0\0,\0\0\0", address)
+            turns.append((await asyncio.wait_for(answers.get(), 5.0) - sent) * 1000)
+    finally:
+        sender.close()
+        echo.close()
+    _print_floor("UDP echo round trip, same loop", turns)
+
+
+class _Echo(asyncio.DatagramProtocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.transport.sendto(data, addr)  # type: ignore[attr-defined]
+
+
+class _Heard(asyncio.DatagramProtocol):
+    def __init__(self, answers: asyncio.Queue[float]) -> None:
+        self.answers = answers
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.answers.put_nowait(time.perf_counter())
+
+
+def _print_floor(what: str, turns: list[float]) -> None:
+    print(
+        f"floor, {what}: median {statistics.median(turns):.2f} ms, "
+        f"p90 {percentile(turns, 0.9):.2f}, p99 {percentile(turns, 0.99):.2f}",
+        flush=True,
+    )
 
 
 async def _listen_to_the_end(ws_url: str, graph_uuid: str) -> None:
