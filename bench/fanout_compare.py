@@ -143,6 +143,8 @@ async def run_round(
     context = multiprocessing.get_context("spawn")
     pipes, processes = [], []
     rss_before = _rss_mb(target.pid)
+    async with httpx.AsyncClient(timeout=120) as http:
+        tracked_before = await _gc_figures(http, base)
     if os.environ.get("PYTHONTRACEMALLOC"):
         async with httpx.AsyncClient(timeout=120) as http:
             await http.get(f"{base}/_bench/memory")
@@ -190,6 +192,8 @@ async def run_round(
         await asyncio.to_thread(process.join, 30)
     await asyncio.sleep(3.0)  # the server notices every close
     rss_closed = _rss_mb(target.pid)
+    async with httpx.AsyncClient(timeout=120) as http:
+        tracked_after = await _gc_figures(http, base)
     figures = {
         "cpu_ms": cpu * 1000,
         "p50": percentile(latencies, 0.5),
@@ -202,6 +206,8 @@ async def run_round(
         "gc_count": collections["count"],
         "gc_full": collections["full"],
         "gc_max_ms": collections["max_ms"],
+        "tracked_after": tracked_after["tracked"],
+        "frozen_after": tracked_after["frozen"],
     }
     print(
         f"{target.name:>9} N={watchers:5d} M={updates}: CPU/update {figures['cpu_ms']:7.1f} ms | "
@@ -210,7 +216,9 @@ async def run_round(
         f"{figures['kib_per_socket']:5.1f} KiB/socket "
         f"({figures['kept_kib_per_socket']:5.1f} kept after close) | connect {connect_s:5.1f} s | "
         f"gc {collections['count']} ({collections['full']} full, longest "
-        f"{collections['max_ms']:.1f} ms)",
+        f"{collections['max_ms']:.1f} ms, longest full {collections['full_max_ms']:.1f} ms) | "
+        f"objects tracked {tracked_before['tracked']} -> {tracked_after['tracked']} after close, "
+        f"frozen {tracked_before['frozen']} -> {tracked_after['frozen']}",
         flush=True,
     )
     return figures

@@ -18,22 +18,28 @@ class GcPauses:
     def _reset(self) -> None:
         self.pauses_ms: list[float] = []
         self.full = 0
+        self.full_max_ms = 0.0
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
             return
-        self.pauses_ms.append((time.perf_counter() - self._started) * 1000)
-        self.full += info.get("generation") == 2
+        pause_ms = (time.perf_counter() - self._started) * 1000
+        self.pauses_ms.append(pause_ms)
+        if info.get("generation") == 2:
+            self.full += 1
+            self.full_max_ms = max(self.full_max_ms, pause_ms)
 
     def take(self) -> dict[str, float]:
-        """Count, full collections, longest and total pause (ms) since the last call."""
+        """Count, full collections, longest (of all, of full ones) and total pause (ms)."""
         figures = {
             "count": len(self.pauses_ms),
             "full": self.full,
+            "full_max_ms": self.full_max_ms,
             "max_ms": max(self.pauses_ms, default=0.0),
             "total_ms": sum(self.pauses_ms),
             "tracked": len(gc.get_objects()),
+            "frozen": gc.get_freeze_count(),
         }
         self._reset()
         return figures

@@ -1,7 +1,10 @@
 """The real Gencaster app for benchmarks, plus ``GET /_bench/queries`` (SQL statements run).
 
-``GET /_bench/gc`` gives the collection pauses since the last call;
-``GENCASTER_BENCH_GC`` picks a collector experiment (see ``_collection_policy``). With
+``GET /_bench/gc`` gives the collection pauses since the last call, ``GET
+/_bench/garbage`` collects at once and counts the cyclic garbage found, by type;
+``GENCASTER_BENCH_GC`` picks a collector experiment (see ``_collection_policy``) on top
+of the app's own policy (``GENCASTER_GC_POLICY``), ``GENCASTER_BENCH_GC_THRESHOLD``
+sets the collector's thresholds ("700,10,10"). With
 ``GENCASTER_BENCH_COUNT_QUERIES=0`` statements are not counted (counting logs each
 one, which costs CPU a fan-out benchmark would charge to the server).
 """
@@ -15,6 +18,7 @@ import logging
 import os
 import resource
 import tracemalloc
+from collections import Counter
 
 from sanic import Request, Sanic, text
 
@@ -41,6 +45,10 @@ def _collection_policy(app: Sanic, policy: str) -> None:
     are then never collected), ``threshold`` collects the young generation less often."""
     if policy == "threshold":
         gc.set_threshold(10_000, 20, 100)
+    if policy == "off":
+        gc.disable()
+    if threshold := os.environ.get("GENCASTER_BENCH_GC_THRESHOLD"):
+        gc.set_threshold(*(int(part) for part in threshold.split(",")))
 
     async def after_start(app: Sanic) -> None:
         if policy in ("freeze-start", "freeze-beat"):
@@ -93,6 +101,38 @@ def main() -> None:
         top = snapshot.compare_to(previous, "lineno")[:40]
         return text("\n".join(str(line) for line in top))
 
+    async def garbage(request: Request) -> object:
+        """Collect now and count the unreachable cycles found, by type (the 40 largest).
+
+        The app's collector policy is off meanwhile: frozen objects are counted too, and
+        what is kept for counting is not frozen with the survivors."""
+        collector = request.app.ctx.collector
+        collector.remove()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            found = gc.collect()
+            kinds = Counter(type(item).__qualname__ for item in gc.garbage)
+        finally:
+            gc.garbage.clear()
+            gc.set_debug(0)
+            gc.collect()  # free what was kept for counting
+            collector.install()
+        lines = [f"{found} unreachable"] + [f"{n:8d} {k}" for k, n in kinds.most_common(40)]
+        return text("\n".join(lines))
+
+    async def census(request: Request) -> object:
+        """Live tracked objects by type, frozen ones included, as JSON (for diffs)."""
+        frozen = gc.get_freeze_count()
+        gc.unfreeze()
+        try:
+            kinds = Counter(type(item).__qualname__ for item in gc.get_objects())
+        finally:
+            if frozen:
+                gc.freeze()
+        return text(json.dumps(kinds))
+
+    app.add_route(census, "/_bench/census")
+    app.add_route(garbage, "/_bench/garbage")
     app.add_route(memory, "/_bench/memory")
     app.add_route(queries, "/_bench/queries")
     app.add_route(collections, "/_bench/gc")
