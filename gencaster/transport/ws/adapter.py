@@ -33,6 +33,13 @@ class SocketAdapter(Protocol):
         """Send one message; raise ``SocketClosed`` when the socket is closed."""
         ...
 
+    def send_now(self, text: str) -> bool:
+        """Write one text frame at once if the socket takes it without waiting.
+
+        False when it cannot (another send under way, a reader that fell behind, a
+        closing socket): the caller then sends it with ``send_json``, in order."""
+        ...
+
     async def close(self, code: int, reason: str) -> None:
         """Start the closing handshake; closing twice is harmless."""
         ...

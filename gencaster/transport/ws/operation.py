@@ -78,6 +78,10 @@ class ResultSink(Protocol):
 
     async def send_result(self, operation_id: str, payload: dict[str, Any]) -> None: ...
 
+    def send_result_now(self, operation_id: str, payload: EncodedPayload) -> bool:
+        """``send_result`` without waiting, if the socket can take it now (else False)."""
+        ...
+
     async def send_errors(self, operation_id: str, errors: Sequence[GraphQLError]) -> None: ...
 
     async def send_complete(self, operation_id: str) -> None: ...
@@ -171,7 +175,9 @@ async def _execute(
             # loaders) would otherwise stay for as long as the socket listens.
             del context
             with _subscription(document, request):
-                async with aclosing(_shared_results(settings, request, access)) as results:
+                deliver = partial(sink.send_result_now, operation_id)
+                shared_results = _shared_results(settings, request, access, deliver)
+                async with aclosing(shared_results) as results:
                     async for payload in results:
                         await sink.send_result(operation_id, payload)
             return partial(sink.send_complete, operation_id)
@@ -216,9 +222,13 @@ def root_field(document: DocumentNode, operation_name: str | None) -> str:
 
 
 def _shared_results(
-    settings: SocketSettings, request: GraphQLRequest, access: Hashable
+    settings: SocketSettings,
+    request: GraphQLRequest,
+    access: Hashable,
+    deliver: Callable[[EncodedPayload], bool],
 ) -> AsyncGenerator[EncodedPayload, None]:
-    """The shared feed's results for ``request`` at ``access``.
+    """The shared feed's results for ``request`` at ``access`` that ``deliver`` could not
+    send at once (see ``Mailbox``).
 
     A plain function, so no coroutine frame of its own waits in every subscription.
     """
@@ -226,7 +236,7 @@ def _shared_results(
     assert shared is not None
     # The feed may outlive this caller; it checks the request again with no budget of its own.
     source = partial(prepare_and_run, settings, request)
-    return shared.follow(request, access, source)
+    return shared.follow(request, access, source, deliver)
 
 
 async def prepare_and_run(

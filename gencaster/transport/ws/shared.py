@@ -7,6 +7,14 @@ query, variables, operation name and the caller's access level; subscribers with
 the same key share one ``Feed``. A feed runs the subscription once, encodes each
 result to JSON once, and hands the same ``EncodedPayload`` to every subscriber.
 
+Most results never wake the subscriber's task: the feed hands each one to the
+subscriber's ``deliver``, which writes the frame to the socket at once when the socket
+can take it without waiting. Only when it cannot (a send under way, a slow reader, a
+closing socket) does the result wait in the subscriber's mailbox for its task, and so
+does everything after it, so that frames keep their order. The feed hands results out
+in slices and lets the loop run between them, so a change watched by ten thousand
+sockets does not hold up everything else until the last one has its frame.
+
 A feed starts with its first subscriber and is cancelled when its last one
 leaves, who waits until it has ended; a late subscriber first gets the feed's
 latest result. ``SharedFeeds`` holds every feed's task and cancels what is left
@@ -36,6 +44,9 @@ from gencaster.transport.ws.streams import as_graphql_error, stream_in_task
 logger = logging.getLogger(__name__)
 
 FEED_QUEUE_SIZE = 64
+
+# Subscribers served between two turns of the event loop while a feed publishes.
+PUBLISH_SLICE = 256
 
 
 # Whole frames an ``EncodedPayload`` keeps, one per distinct message head (type and id):
@@ -92,21 +103,34 @@ FeedSource = Callable[[Any], Awaitable[Any]]
 FeedContext = Callable[[Hashable], Awaitable[Any]]
 
 
+Deliver = Callable[[EncodedPayload], bool]
+
+
 class Mailbox:
     """What a feed has for one subscriber and it has not taken yet, at most ``FEED_QUEUE_SIZE``.
 
     A bounded queue that drops its oldest item when full, so a slow socket skips to the
     newest state. Thousands of subscribers each hold one, mostly empty and waiting, so it
     is a list and at most one future, not an ``asyncio.Queue`` with its event and deques.
+    A result is first offered to ``deliver`` when nothing waits before it.
     """
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_deliver", "_items", "_waiter")
 
-    def __init__(self) -> None:
+    def __init__(self, deliver: Deliver | None = None) -> None:
         self._items: list[Any] = []
         self._waiter: asyncio.Future[None] | None = None
+        self._deliver = deliver
 
     def put(self, item: Any) -> None:
+        deliver = self._deliver
+        if (
+            deliver is not None
+            and not self._items
+            and type(item) is EncodedPayload
+            and deliver(item)
+        ):
+            return
         if len(self._items) >= FEED_QUEUE_SIZE:
             del self._items[0]
         self._items.append(item)
@@ -142,8 +166,8 @@ class Feed:
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def join(self) -> Mailbox:
-        mailbox = Mailbox()
+    def join(self, deliver: Deliver | None = None) -> Mailbox:
+        mailbox = Mailbox(deliver)
         if self.latest is not None:
             mailbox.put(self.latest)
         self.subscribers.add(mailbox)
@@ -153,16 +177,29 @@ class Feed:
         for mailbox in self.subscribers:
             mailbox.put(item)
 
+    async def _publish_in_slices(self, item: Any) -> None:
+        """``_publish``, letting the loop run after every ``PUBLISH_SLICE`` subscribers.
+
+        Subscribers who join meanwhile got ``latest`` (this item) when they joined; those
+        who leave meanwhile are skipped."""
+        subscribers = list(self.subscribers)
+        for start in range(0, len(subscribers), PUBLISH_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for mailbox in subscribers[start : start + PUBLISH_SLICE]:
+                if mailbox in self.subscribers:
+                    mailbox.put(item)
+
     async def run(self, source: FeedSource, context: Callable[[], Awaitable[Any]]) -> None:
         """Execute ``source`` with the feed's own context and publish each result."""
         try:
             result = await source(await context())
             if isinstance(result, ExecutionResult):
-                self._publish_result(result)
+                await self._publish_result(result)
                 return
             async with aclosing(stream_in_task(result)) as stream:
                 async for item in stream:
-                    self._publish_result(item)
+                    await self._publish_result(item)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -171,12 +208,12 @@ class Feed:
         finally:
             self._publish(_END)
 
-    def _publish_result(self, result: ExecutionResult) -> None:
+    async def _publish_result(self, result: ExecutionResult) -> None:
         if result.data is None and result.errors:
             self._publish(FeedError(list(result.errors)))
             return
         self.latest = EncodedPayload(format_result(result))
-        self._publish(self.latest)
+        await self._publish_in_slices(self.latest)
 
 
 class SharedFeeds:
@@ -220,9 +257,16 @@ class SharedFeeds:
         return (request.query, variables, request.operation_name, access)
 
     async def follow(
-        self, request: GraphQLRequest, access: Hashable, source: FeedSource
+        self,
+        request: GraphQLRequest,
+        access: Hashable,
+        source: FeedSource,
+        deliver: Deliver | None = None,
     ) -> AsyncGenerator[EncodedPayload, None]:
-        """Results of the feed for ``request`` at ``access``, started with ``source`` if new."""
+        """Results of the feed for ``request`` at ``access``, started with ``source`` if new.
+
+        With ``deliver``, each result goes there first; only those it could not send at
+        once are yielded (see ``Mailbox``)."""
         key = self.key(request, access)
         feed = self.feeds.get(key)
         if feed is None or not feed.running:
@@ -231,7 +275,7 @@ class SharedFeeds:
                 feed.run(source, partial(self.context_for, access)), name="graphql-shared-feed"
             )
             self.feeds[key] = feed
-        mailbox = feed.join()
+        mailbox = feed.join(deliver)
         try:
             while True:
                 while mailbox.empty:

@@ -33,6 +33,7 @@ from gencaster.transport.ws.operation import (
 )
 from gencaster.transport.ws.reading import InitDeadlineReader
 from gencaster.transport.ws.registry import OperationRegistry
+from gencaster.transport.ws.shared import EncodedPayload, encode_message
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,10 @@ class GraphQLTransportWSHandler(InitDeadlineReader):
 
     async def send_result(self, operation_id: str, payload: dict[str, Any]) -> None:
         await self.send({"id": operation_id, "type": "next", "payload": payload})
+
+    def send_result_now(self, operation_id: str, payload: EncodedPayload) -> bool:
+        message = {"id": operation_id, "type": "next", "payload": payload}
+        return self.socket.send_now(encode_message(message))
 
     async def send_errors(self, operation_id: str, errors: Sequence[GraphQLError]) -> None:
         payload = [format_error(error) for error in errors]

@@ -35,6 +35,7 @@ from gencaster.transport.ws.operation import (
 )
 from gencaster.transport.ws.reading import InitDeadlineReader
 from gencaster.transport.ws.registry import OperationRegistry
+from gencaster.transport.ws.shared import EncodedPayload, encode_message
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +202,10 @@ class GraphQLWSHandler(InitDeadlineReader):
 
     async def send_result(self, operation_id: str, payload: dict[str, Any]) -> None:
         await self.send({"id": operation_id, "type": "data", "payload": payload})
+
+    def send_result_now(self, operation_id: str, payload: EncodedPayload) -> bool:
+        message = {"id": operation_id, "type": "data", "payload": payload}
+        return self.socket.send_now(encode_message(message))
 
     async def send_errors(self, operation_id: str, errors: Sequence[GraphQLError]) -> None:
         # The legacy error message carries one error object, as its clients expect.
