@@ -1,18 +1,18 @@
 """Fan-out of one ``updateNode`` to N ``graph`` subscribers, against the bare-Sanic ceiling.
 
     .venv/bin/python -m bench.fanout_compare --watchers 1000 5000 10000 [--updates 10]
-        [--clients 4] [--spacing 1.0] [--only gencaster|baseline]
+        [--clients 4] [--spacing 1.0] [--only gencaster|baseline] [--repeat 1]
 
-For each N, first Gencaster (``bench.server_main``: SQLite, in-process broker,
-statements not counted) and then ``bench.baseline_fanout`` (same frames, no
-GraphQL, database or broker) each get N ``graphql-transport-ws`` sockets from
+For each N, Gencaster (``bench.server_main``: SQLite, in-process broker,
+statements not counted) and ``bench.baseline_fanout`` (same frames, no GraphQL,
+database or broker), in turn ``--repeat`` times, each get N ``graphql-transport-ws`` sockets from
 ``--clients`` client processes (so the client is not the bottleneck), subscribed to
 one graph; then M position changes are sent ``--spacing`` seconds apart. Printed per
 server and N: server CPU per update (user + system time of the server process over
 the updates, divided by M), delivery latency p50/p99/max from the change's request to
 each socket's frame, the fraction delivered, server RSS per subscribed socket, and
-the collection pauses during the updates (count, full collections, longest). Then the
-ratio Gencaster / baseline for CPU and p99.
+the collection pauses during the updates (count, full collections, longest). Then,
+per N, the medians over the repeats and the ratios Gencaster / baseline.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ import json
 import multiprocessing
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -329,41 +330,54 @@ async def baseline_target(frame: str, graph_uuid: str) -> AsyncIterator[tuple[Ta
 
 async def main(arguments: argparse.Namespace) -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
-    results: dict[tuple[str, int], dict[str, float]] = {}
-    async with gencaster_target() as (gencaster, base, frame):
+    results: dict[tuple[str, int], list[dict[str, float]]] = {}
+    async with AsyncExitStack() as stack:
+        gencaster, gencaster_base, frame = await stack.enter_async_context(gencaster_target())
         print(f"frame: {len(frame.encode())} bytes", flush=True)
+        targets = []
         if arguments.only != "baseline":
-            for watchers in arguments.watchers:
-                results["gencaster", watchers] = await run_round(
-                    gencaster,
-                    base,
-                    watchers,
-                    arguments.updates,
-                    arguments.clients,
-                    arguments.spacing,
-                )
-    if arguments.only != "gencaster":
-        async with baseline_target(frame, gencaster.graph_uuid) as (baseline, base):
-            for watchers in arguments.watchers:
-                results["baseline", watchers] = await run_round(
-                    baseline,
-                    base,
-                    watchers,
-                    arguments.updates,
-                    arguments.clients,
-                    arguments.spacing,
-                )
-    for watchers in arguments.watchers:
-        ours, ceiling = results.get(("gencaster", watchers)), results.get(("baseline", watchers))
-        if ours and ceiling:
-            cpu_ratio = ours["cpu_ms"] / ceiling["cpu_ms"]
-            print(
-                f"    ratio N={watchers:5d}: CPU/update {cpu_ratio:.2f}x | "
-                f"p99 {ours['p99'] / ceiling['p99']:.2f}x | memory/socket "
-                f"{ours['kib_per_socket'] / max(ceiling['kib_per_socket'], 0.1):.2f}x",
-                flush=True,
+            targets.append((gencaster, gencaster_base))
+        if arguments.only != "gencaster":
+            targets.append(
+                await stack.enter_async_context(baseline_target(frame, gencaster.graph_uuid))
             )
+        # Back to back, alternating, so that both meet the same load on a shared machine.
+        for watchers in arguments.watchers:
+            for _ in range(arguments.repeat):
+                for target, base in targets:
+                    figures = await run_round(
+                        target,
+                        base,
+                        watchers,
+                        arguments.updates,
+                        arguments.clients,
+                        arguments.spacing,
+                    )
+                    results.setdefault((target.name, watchers), []).append(figures)
+    for watchers in arguments.watchers:
+        _print_ratio(
+            watchers, results.get(("gencaster", watchers)), results.get(("baseline", watchers))
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
+
+
+def _print_ratio(
+    watchers: int, ours: list[dict[str, float]] | None, ceiling: list[dict[str, float]] | None
+) -> None:
+    """Medians over the repeats, and their ratios."""
+    if not ours or not ceiling:
+        return
+
+    def median(rounds: list[dict[str, float]], key: str) -> float:
+        return statistics.median(figures[key] for figures in rounds)
+
+    line = f"    median of {len(ours)} N={watchers:5d}:"
+    for key, label in (("cpu_ms", "CPU/update"), ("p99", "p99"), ("kib_per_socket", "KiB/socket")):
+        mine, theirs = median(ours, key), median(ceiling, key)
+        line += f" | {label} {mine:.1f} against {theirs:.1f} = {mine / max(theirs, 1e-9):.2f}x"
+    line += f" | longest gc pause {max(r['gc_max_ms'] for r in ours):.1f} ms"
+    line += f" (baseline {max(r['gc_max_ms'] for r in ceiling):.1f} ms)"
+    print(line, flush=True)
 
 
 if __name__ == "__main__":
@@ -373,4 +387,5 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--spacing", type=float, default=1.0)
     parser.add_argument("--only", choices=["gencaster", "baseline"])
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per server and N")
     asyncio.run(main(parser.parse_args()))

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import resource
+import sys
 import tracemalloc
 from collections import Counter
 
@@ -121,15 +122,22 @@ def main() -> None:
         return text("\n".join(lines))
 
     async def census(request: Request) -> object:
-        """Live tracked objects by type, frozen ones included, as JSON (for diffs)."""
+        """Live tracked objects by type, frozen ones included: counts and shallow sizes."""
         frozen = gc.get_freeze_count()
         gc.unfreeze()
         try:
-            kinds = Counter(type(item).__qualname__ for item in gc.get_objects())
+            kinds: Counter[str] = Counter()
+            sizes: Counter[str] = Counter()
+            for item in gc.get_objects():
+                kind = type(item).__qualname__
+                if kind in ("coroutine", "async_generator", "generator"):
+                    kind += " " + getattr(item, "__qualname__", "?")
+                kinds[kind] += 1
+                sizes[kind] += sys.getsizeof(item)
         finally:
             if frozen:
                 gc.freeze()
-        return text(json.dumps(kinds))
+        return text(json.dumps({"count": kinds, "bytes": sizes}))
 
     app.add_route(census, "/_bench/census")
     app.add_route(garbage, "/_bench/garbage")
