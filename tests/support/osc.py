@@ -8,7 +8,8 @@ own ``handler`` and ``osc_server``; ``fake_points`` serves its ``make_fake_point
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar, cast
 
@@ -145,11 +146,22 @@ def osc_string(raw: bytes) -> bytes:
     return data + b"\0" * (-len(data) % 4)
 
 
+def osc_blob(raw: bytes) -> bytes:
+    """An OSC blob: its size, then ``raw`` padded to a multiple of four."""
+    return struct.pack(">i", len(raw)) + raw + b"\0" * (-len(raw) % 4)
+
+
+def osc_datagram(address: bytes, args: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """A message from raw parts: ``args`` are (type tag, encoded argument) pairs.
+
+    Built by hand because python-osc only builds what it can read back: no string that
+    is not valid UTF-8, which is exactly what a broken or hostile sender may send.
+    """
+    tags = b"," + b"".join(tag for tag, _ in args)
+    return osc_string(address) + osc_string(tags) + b"".join(data for _, data in args)
+
+
 def acknowledge_datagram(ack_uuid: str, return_value: bytes) -> bytes:
     """``/acknowledge`` with a return value of arbitrary bytes (SuperCollider sends raw)."""
     values = [b"uuid", ack_uuid.encode(), b"status", b"FINISHED", b"return_value", return_value]
-    return (
-        osc_string(b"/acknowledge")
-        + osc_string(b",ssssss")
-        + b"".join(osc_string(value) for value in values)
-    )
+    return osc_datagram(b"/acknowledge", [(b"s", osc_string(value)) for value in values])
