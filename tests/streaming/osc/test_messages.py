@@ -316,8 +316,12 @@ def test_malformed_datagrams_are_refused(data: bytes, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "decoded"),
-    [(b"gr\xfcn", "gr\ufffdn"), ("grün".encode()[:-2], "gr\ufffd")],
-    ids=["latin-1", "utf-8-cut-short"],
+    [
+        (b"gr\xfcn", "gr\ufffdn"),
+        ("grün".encode()[:-2], "gr\ufffd"),
+        ("gr\ud800n".encode("utf-8", "surrogatepass"), "gr\ufffd\ufffd\ufffdn"),
+    ],
+    ids=["latin-1", "utf-8-cut-short", "lone-surrogate"],
 )
 def test_free_text_that_is_not_utf8_is_decoded_leniently_and_marked(raw: bytes, decoded: str):
     address, args = decode_message(acknowledge_datagram(UUID, raw))

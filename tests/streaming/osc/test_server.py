@@ -13,15 +13,24 @@ import pytest
 
 from gencaster.streaming.osc import Acknowledgement, Beacon, OscServer, RemoteAction
 from gencaster.streaming.osc.messages import encode_message
-from tests.support.osc import UdpPeer
+from tests.support.osc import UdpPeer, acknowledge_datagram, osc_datagram, osc_string
 
 from .conftest import TIMEOUT, RecordingHandler
 
 SERVER_LOGGER = "gencaster.streaming.osc.server"
 UUID = "5a3c1a52-8f4e-4f1c-9f64-3f2d7f1b2c10"
+# U+D800 as a careless encoder writes it (CESU-8, WTF-8): three bytes that are not UTF-8.
+LONE_SURROGATE = "\ud800".encode("utf-8", "surrogatepass")
 
 StartServer = Callable[..., Awaitable[OscServer]]
 MakePeer = Callable[[], Awaitable[UdpPeer]]
+
+
+def raw_beacon_datagram(name: bytes) -> bytes:
+    """A beacon whose name is any bytes, which python-osc would refuse to build."""
+    ports = [(b"s", osc_string(b"synth_port")), (b"i", struct.pack(">i", 57110))]
+    ports += [(b"s", osc_string(b"lang_port")), (b"i", struct.pack(">i", 57120))]
+    return osc_datagram(b"/beacon", [(b"s", osc_string(b"name")), (b"s", osc_string(name)), *ports])
 
 
 def beacon_datagram(name: str = "SC_1", lang_port: int = 57120) -> bytes:
@@ -99,8 +108,17 @@ async def test_acknowledgement_and_remote_action_reach_the_handler(
         encode_message("/beacon", ["name", 1, "synth_port", 57110, "lang_port", 57120]),
         encode_message("/nonsense", ["name", "SC_1"]),
         encode_message("/acknowledge", ["uuid", "nope", "status", "FINISHED"]),
+        raw_beacon_datagram(b"SC" + LONE_SURROGATE),
     ],
-    ids=["not-osc", "odd-length", "missing-keys", "wrong-type", "unknown-address", "bad-uuid"],
+    ids=[
+        "not-osc",
+        "odd-length",
+        "missing-keys",
+        "wrong-type",
+        "unknown-address",
+        "bad-uuid",
+        "name-not-utf8",
+    ],
 )
 async def test_malformed_datagrams_are_logged_with_the_sender_and_dropped(
     osc_server: OscServer,
@@ -117,6 +135,16 @@ async def test_malformed_datagrams_are_logged_with_the_sender_and_dropped(
     [record] = [r for r in caplog.records if r.name == SERVER_LOGGER]
     assert f"127.0.0.1:{peer.port}" in record.getMessage()
     assert handler.acks == [] and handler.actions == []
+
+
+async def test_a_return_value_that_is_not_utf8_reaches_the_handler_replaced(
+    osc_server: OscServer, handler: RecordingHandler, make_peer: MakePeer
+) -> None:
+    peer = await make_peer()
+    peer.send_raw(acknowledge_datagram(UUID, b"x" + LONE_SURROGATE), osc_server.port)
+    await handler.wait_until(lambda: len(handler.acks) == 1)
+    ack = handler.acks[0][1]
+    assert (ack.return_value, ack.return_value_replaced) == ("x\ufffd\ufffd\ufffd", True)
 
 
 async def test_a_failing_handler_is_logged_with_the_sender_and_the_server_goes_on(
