@@ -168,7 +168,9 @@ async def test_a_feed_with_many_subscribers_lets_the_loop_run_while_it_publishes
 
     counting = asyncio.ensure_future(count_turns())
     counter.go.put_nowait(1)
-    while not all(socket.written for socket in sockets):
+    for _ in range(100_000):
+        if all(socket.written for socket in sockets):
+            break
         await asyncio.sleep(0)
     counting.cancel()
     assert turns >= 2000 // 256  # other tasks ran between the slices
