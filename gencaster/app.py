@@ -38,6 +38,7 @@ from gencaster.transport.contexts import access_key, feed_context, staff_watch, 
 from gencaster.transport.graphiql import STATIC_DIR
 from gencaster.transport.health import register_health
 from gencaster.transport.http import LiveRequests, graphql_view, origin_allowed
+from gencaster.transport.keepalive import Keepalive
 from gencaster.transport.limits import CostBudget, QueryLimits
 from gencaster.transport.media import register_media
 from gencaster.transport.metrics import register_metrics
@@ -231,6 +232,12 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app.register_listener(freeze_start_up, "after_server_start")
     app.register_listener(thaw, "before_server_stop")
     on_connect, context_factory = websocket_hooks(app)
+    # One task pings every socket (transport/keepalive.py); Sanic's own task per
+    # socket is off.
+    pings = app.ctx.keepalive = Keepalive(
+        interval=settings.ws_ping_interval_s, timeout=settings.ws_ping_timeout_s
+    )
+    app.config.WEBSOCKET_PING_INTERVAL = None  # type: ignore[assignment]
     websocket = GraphQLWebSocketEndpoint(
         settings=SocketSettings(
             schema=schema,
@@ -245,6 +252,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
         check_origin=origin_allowed,
         init_timeout=settings.ws_init_timeout_s,
         budget=app.ctx.connection_budget,
+        pings=pings,
     )
     add_graphql_route(
         app, "/graphql", websocket=websocket, http_handler=graphql_view, name="graphql"

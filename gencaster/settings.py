@@ -98,6 +98,9 @@ class Settings(BaseModel):
     connection_cost_per_s: Positive = 50_000
     ws_max_operations: Positive = 100
     ws_init_timeout_s: PositiveSeconds = 3.0
+    # WebSocket pings to every socket, and how long a pong may take before the socket ends.
+    ws_ping_interval_s: PositiveSeconds = 20.0
+    ws_ping_timeout_s: PositiveSeconds = 20.0
     # Logins: hashing threads of their own, and failed logins slowed down.
     password_hash_threads: Positive = 2
     password_hash_waiting: Annotated[int, Field(ge=0)] = 32

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
@@ -26,6 +27,7 @@ from websockets.protocol import State
 from gencaster.metrics import SOCKETS_OPEN
 from gencaster.tasks import TaskSet, log_failure
 from gencaster.transport.decoding import UndecodableInput, decode_json
+from gencaster.transport.keepalive import Keepalive
 from gencaster.transport.limits import CostBudget
 from gencaster.transport.ws import graphql_transport_ws, graphql_ws
 from gencaster.transport.ws.adapter import ConnectionInfo, InvalidFrame, SocketClosed
@@ -108,25 +110,54 @@ class SanicSocket:
             yield message
             del message
 
-    def send_now(self, text: str) -> bool:
-        # What Sanic's send() does once its lock is taken and the transport may be
-        # written, done without a task switch: a frame to a thousand sockets then costs
-        # a thousand writes, not a thousand task wake-ups.
+    def _writable(self) -> bool:
+        """Sanic's send() would take its lock and write at once, without waiting."""
         websocket = self._websocket
         io_proto = websocket.io_proto
-        if (
+        return not (
             websocket.conn_mutex.locked()
             or websocket.ws_proto.state is not State.OPEN
             or io_proto is None
             or io_proto.transport is None
             or io_proto.transport.is_closing()
             or not io_proto._can_write.is_set()  # paused: the peer reads slowly
-        ):
-            return False
-        websocket.ws_proto.send_text(text.encode())
-        for data in websocket.ws_proto.data_to_send():
+        )
+
+    def _write_pending(self) -> None:
+        """Write what the protocol has for the wire; only after ``_writable``."""
+        io_proto = self._websocket.io_proto
+        assert io_proto is not None and io_proto.transport is not None
+        for data in self._websocket.ws_proto.data_to_send():
             io_proto.transport.write(data)
+
+    def send_now(self, text: str) -> bool:
+        # What Sanic's send() does once its lock is taken and the transport may be
+        # written, done without a task switch: a frame to a thousand sockets then costs
+        # a thousand writes, not a thousand task wake-ups.
+        if not self._writable():
+            return False
+        self._websocket.ws_proto.send_text(text.encode())
+        self._write_pending()
         return True
+
+    def ping_now(self) -> bool:
+        """Sanic's ping() without a task switch; its pong handling settles ``pings``."""
+        if not self._writable():
+            return False
+        websocket = self._websocket
+        data = secrets.token_bytes(4)
+        while data in websocket.pings:
+            data = secrets.token_bytes(4)
+        websocket.pings[data] = asyncio.get_running_loop().create_future()
+        websocket.ws_proto.send_ping(data)
+        self._write_pending()
+        return True
+
+    def awaits_pong(self) -> bool:
+        return bool(self._websocket.pings)
+
+    def fail(self, code: int) -> None:
+        self._websocket.fail_connection(code)
 
     async def send_json(self, message: Mapping[str, Any]) -> None:
         try:
@@ -238,8 +269,12 @@ class GraphQLWebSocketEndpoint:
         keepalive_interval: float | None = 12.0,
         init_timeout: float = 3.0,
         budget: Callable[[], CostBudget] | None = None,
+        pings: Keepalive | None = None,
     ) -> None:
+        """``keepalive_interval``: the legacy protocol's ``ka`` messages; ``pings``:
+        WebSocket pings for every socket (the app turns Sanic's own off)."""
         self.settings = settings
+        self.pings = pings
         self.budget = budget
         self.check_origin = check_origin
         self.keepalive_interval = keepalive_interval
@@ -270,6 +305,8 @@ class GraphQLWebSocketEndpoint:
                 return None
             info = connection_info(request, subprotocol)
             info.budget = self.budget() if self.budget is not None else None
+            if self.pings is not None:
+                self.pings.watch(adapter)
             with SOCKETS_OPEN.labels(protocol=subprotocol).track_inprogress():
                 await self._hold(self._handler(subprotocol, adapter, info), adapter)
         except asyncio.CancelledError:
@@ -279,6 +316,8 @@ class GraphQLWebSocketEndpoint:
             # "GET ws://… 500", for every normal close.
             pass
         finally:
+            if self.pings is not None:
+                self.pings.forget(adapter)
             await adapter.release()
         return None
 
@@ -304,6 +343,8 @@ class GraphQLWebSocketEndpoint:
     async def shutdown(self, app: Sanic) -> None:
         """``before_server_stop``: end every operation while the database is still open."""
         await self.connections.cancel_all()
+        if self.pings is not None:
+            await self.pings.close()
         if self.settings.shared is not None:
             await self.settings.shared.close()
 
