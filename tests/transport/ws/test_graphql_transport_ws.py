@@ -200,6 +200,35 @@ async def test_bad_messages_close_with_4400(
     assert received.startswith(reason)
 
 
+async def test_a_text_frame_that_is_not_utf8_closes_with_4400(
+    ws_server: ToyServer, connect_client: Connect
+) -> None:
+    client = await acknowledged(ws_server, connect_client)
+    await client.connection.send(b'{"type": "ping", "x": "\xff"}', text=True)
+    assert await client.closed_with() == (CloseCode.BAD_REQUEST, "Invalid message received")
+
+
+async def test_a_message_in_fragments_is_read_whole(
+    ws_server: ToyServer, connect_client: Connect
+) -> None:
+    client = await connect_client(ws_server.url, PROTOCOL)
+    await client.connection.send(iter(['{"type": ', '"connection_', 'init"}']))
+    assert await client.receive() == {"type": "connection_ack"}
+    await client.connection.send(iter([b'{"type": "ping", ', b'"payload": {"n": 1}}']), text=True)
+    assert await client.receive() == {"type": "pong", "payload": {"n": 1}}
+
+
+async def test_a_flood_of_messages_is_answered_in_order(
+    ws_server: ToyServer, connect_client: Connect
+) -> None:
+    # More than the socket keeps unread (it stops reading meanwhile) and reads on.
+    client = await acknowledged(ws_server, connect_client)
+    for n in range(200):
+        await client.send({"type": "ping", "payload": {"n": n}})
+    answers = [await client.receive() for _ in range(200)]
+    assert [answer["payload"]["n"] for answer in answers] == list(range(200))
+
+
 async def test_bad_init_payload_closes_with_4400(
     ws_server: ToyServer, connect_client: Connect
 ) -> None:
