@@ -23,7 +23,7 @@ from sanic.server.protocols.websocket_protocol import WebSocketProtocol
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
+from websockets.protocol import Event, State
 
 from gencaster.metrics import SOCKETS_OPEN
 from gencaster.tasks import TaskSet, log_failure
@@ -90,19 +90,15 @@ class SanicSocket:
         self._inbox_waiter: asyncio.Future[None] | None = None
         self._fragments: list[Frame] | None = None
         websocket.data_received = self._data_received  # type: ignore[method-assign]
-        sanic_eof_received = websocket.eof_received
+        websocket.eof_received = self._eof_received  # type: ignore[method-assign]
+        # Sanic's message assembler (two events and their deques) serves recv() only.
+        websocket.assembler = None  # type: ignore[assignment]
         sanic_connection_lost = websocket.connection_lost
-
-        def eof_received() -> bool | None:
-            answer = sanic_eof_received()
-            self._close_inbox()
-            return answer
 
         def connection_lost(exc: Exception | None) -> None:
             sanic_connection_lost(exc)
             self._close_inbox()
 
-        websocket.eof_received = eof_received  # type: ignore[method-assign]
         websocket.connection_lost = connection_lost  # type: ignore[method-assign]
 
     def _data_received(self, data: bytes) -> None:
@@ -116,14 +112,7 @@ class SanicSocket:
         websocket = self._websocket
         websocket.ws_proto.receive_data(data)
         outgoing = websocket.ws_proto.data_to_send()
-        control = []
-        for event in websocket.ws_proto.events_received():
-            if isinstance(event, Frame) and event.opcode in DATA_OPCODES:
-                self._take_frame(event)
-            else:
-                control.append(event)
-                if isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
-                    self._close_inbox()
+        control = self._take_messages(websocket.ws_proto.events_received())
         if outgoing or control:
             self._receiving.start(
                 websocket.async_data_received(outgoing, control),
@@ -134,6 +123,33 @@ class SanicSocket:
         transport = websocket.io_proto.transport if websocket.io_proto is not None else None
         if len(self._inbox) >= INBOX_LIMIT and transport is not None:
             transport.pause_reading()  # read on once the handler has caught up (iter_json)
+
+    def _eof_received(self) -> bool:
+        """Sanic's own ``eof_received``, with messages and task kept as in ``_data_received``."""
+        websocket = self._websocket
+        websocket.ws_proto.receive_eof()
+        outgoing = websocket.ws_proto.data_to_send()
+        control = self._take_messages(websocket.ws_proto.events_received())
+        self._receiving.start(
+            websocket.async_eof_received(outgoing, control),
+            name="websocket-eof",
+            on_done=_closed_is_quiet,
+            awaited=True,
+        )
+        self._close_inbox()
+        return False
+
+    def _take_messages(self, events: list[Event]) -> list[Event]:
+        """Keep the data frames' messages here; the control frames are Sanic's."""
+        control = []
+        for event in events:
+            if isinstance(event, Frame) and event.opcode in DATA_OPCODES:
+                self._take_frame(event)
+            else:
+                control.append(event)
+                if isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
+                    self._close_inbox()
+        return control
 
     def _take_frame(self, frame: Frame) -> None:
         """Keep a whole message; a fragmented one once its last frame has come."""
