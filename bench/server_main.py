@@ -108,7 +108,7 @@ def main() -> None:
         The app's collector policy is off meanwhile: frozen objects are counted too, and
         what is kept for counting is not frozen with the survivors."""
         collector = request.app.ctx.collector
-        collector.remove()
+        await collector.remove()
         gc.set_debug(gc.DEBUG_SAVEALL)
         try:
             found = gc.collect()

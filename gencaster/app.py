@@ -8,6 +8,7 @@ worker processes each build their own app.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import Callable
@@ -224,10 +225,12 @@ def create_app(settings: Settings | None = None) -> Sanic:
     collector = app.ctx.collector = CollectorPolicy(settings.gc_policy)
 
     async def freeze_start_up(app: Sanic) -> None:
-        collector.install()
+        # Once serving: Sanic already handles SIGINT while its after_server_start
+        # listeners run, but a stop then is lost, and freezing takes a moment.
+        asyncio.get_running_loop().call_soon(collector.install)
 
     async def thaw(app: Sanic) -> None:
-        collector.remove()
+        await collector.remove()
 
     app.register_listener(freeze_start_up, "after_server_start")
     app.register_listener(thaw, "before_server_stop")

@@ -7,18 +7,20 @@ pauses every few seconds. Yet almost nothing in those sockets ever becomes cycli
 garbage: they are freed by reference counting when they close (``GuardedProtocol``
 breaks the one cycle Sanic leaves behind).
 
-The ``freeze`` policy therefore moves what has survived a full collection into the
-permanent generation (``gc.freeze()``), once at start-up and again after every full
-collection. Each full collection then walks only the objects that became long-lived
-since the one before, so pauses stay short however many sockets are open. CPython
-starts a full collection once the objects that became long-lived outnumber a quarter
-of those that survived the previous one; a burst of new sockets would make that
-quarter large (and the next walk long), so right after each freeze an empty
-collection sets the count of survivors back to zero: full collections then come
-every ten collections of generation 1, each over what those promoted. The price:
-an object frozen while alive that later becomes part of a cycle is never collected.
-Gencaster's own long-lived objects are freed without cycles, and
-``gencaster_gc_frozen_objects`` in ``/metrics`` shows the frozen count, which falls
+The ``freeze`` policy therefore moves what has survived into the permanent generation
+(``gc.freeze()``): once at start-up, and again within ``beat`` seconds after each full
+collection, on the event loop. Each full collection then walks only the objects that
+became long-lived since the last freeze, so pauses stay short however many sockets
+are open. CPython starts a full collection once the objects that became long-lived
+outnumber a quarter of those that survived the previous one; a burst of new sockets
+would make that quarter large (and the next walk long), so right after each freeze a
+collection of the (nearly empty) unfrozen objects sets that count back to zero.
+
+No ``gc.callbacks``: a signal handler that raises (Ctrl-C's ``KeyboardInterrupt``)
+while a callback runs is swallowed as an "unraisable" error, and the server would not
+stop. The price of freezing: an object frozen while alive that later becomes part of a
+cycle is never collected. Gencaster's own long-lived objects are freed without cycles,
+and ``gencaster_gc_frozen_objects`` in ``/metrics`` shows the frozen count, which falls
 again as sockets close; the ``default`` policy leaves CPython's collector as it is.
 """
 
@@ -27,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import time
-from typing import Any, Literal
+from typing import Literal
+
+from gencaster.tasks import TaskSet
 
 __all__ = ["CollectorPolicy", "PolicyName"]
 
@@ -40,61 +43,45 @@ PolicyName = Literal["freeze", "default"]
 class CollectorPolicy:
     """Installs and removes one collector policy for the whole process."""
 
-    def __init__(self, name: PolicyName) -> None:
+    def __init__(self, name: PolicyName, beat: float = 1.0) -> None:
+        """``beat``: seconds between looks at whether a full collection has run."""
         self.name = name
+        self.beat = beat
         self.installed = False
-        self.longest_pause_s = 0.0  # since ``take_longest_pause``, for /metrics
-        self._started = 0.0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._resetting = False
+        self._tasks = TaskSet()
+        self._full_collections = 0
 
     def install(self) -> None:
-        """Call once start-up is done (modules, schema and pools made): they are frozen.
-
-        Pauses are timed under either policy (``take_longest_pause``)."""
-        if self.installed:
+        """Call on the event loop once start-up is done (modules, schema and pools made)."""
+        if self.installed or self.name != "freeze":
             return
-        if self.name == "freeze":
-            self._loop = asyncio.get_running_loop()
-            gc.collect()
-            gc.freeze()
-            logger.debug("Collector: %d objects frozen after start-up", gc.get_freeze_count())
-        gc.callbacks.append(self._on_collection)
+        self._freeze()
+        logger.debug("Collector: %d objects frozen after start-up", gc.get_freeze_count())
+        self._tasks.start(self._watch(), name="gc-freeze")
         self.installed = True
 
-    def remove(self) -> None:
+    async def remove(self) -> None:
         """Give the frozen objects back to the collector (the app stops; tests go on)."""
         if not self.installed:
             return
-        gc.callbacks.remove(self._on_collection)
-        if self.name == "freeze":
-            gc.unfreeze()
+        await self._tasks.cancel_all()
+        gc.unfreeze()
         self.installed = False
 
-    def take_longest_pause(self) -> float:
-        """The longest collection pause (seconds) since the last call."""
-        longest, self.longest_pause_s = self.longest_pause_s, 0.0
-        return longest
+    def _freeze(self) -> None:
+        gc.collect()  # what survives it is frozen at once
+        gc.freeze()
+        gc.collect()  # nearly nothing left unfrozen: CPython now counts few survivors
+        self._full_collections = _full_collections()
 
-    def _on_collection(self, phase: str, info: dict[str, Any]) -> None:
-        # Called by the collector itself, in whichever thread triggered it: no locks
-        # here (an allocation under a lock could re-enter), only plain attributes.
-        if phase == "start":
-            self._started = time.perf_counter()
-            return
-        self.longest_pause_s = max(self.longest_pause_s, time.perf_counter() - self._started)
-        if self.name == "freeze" and info.get("generation") == 2 and not self._resetting:
-            # The survivors are still in generation 2: move them out of its reach. A
-            # collection cannot start inside this callback, so the reset comes next.
-            gc.freeze()
-            if self._loop is not None and not self._loop.is_closed():
-                self._loop.call_soon_threadsafe(self._reset_survivor_count)
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.beat)
+            if _full_collections() != self._full_collections:
+                gc.freeze()
+                gc.collect()
+                self._full_collections = _full_collections()
 
-    def _reset_survivor_count(self) -> None:
-        """A full collection over the (nearly empty) unfrozen objects: cheap, and CPython
-        then counts the survivors as few, so the next full collection comes soon."""
-        self._resetting = True
-        try:
-            gc.collect()
-        finally:
-            self._resetting = False
+
+def _full_collections() -> int:
+    return int(gc.get_stats()[2]["collections"])

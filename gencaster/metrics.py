@@ -59,11 +59,6 @@ GC_FROZEN = Gauge(
     "Objects the collector policy has frozen (gencaster/collector.py), read at scrape time",
     multiprocess_mode="livesum",
 )
-GC_LONGEST_PAUSE = Gauge(
-    "gencaster_gc_longest_pause_seconds",
-    "Longest garbage collection pause since the previous scrape of this worker",
-    multiprocess_mode="max",
-)
 INSTRUCTION_ROUND_TRIP = Histogram(
     "gencaster_instruction_round_trip_seconds",
     "Time from sending an instruction to its RECEIVED and to its FINISHED",

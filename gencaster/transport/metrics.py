@@ -19,7 +19,6 @@ from sanic.response import BaseHTTPResponse, HTTPResponse, raw, text
 from gencaster.metrics import (
     CONTENT_TYPE,
     GC_FROZEN,
-    GC_LONGEST_PAUSE,
     HTTP_REQUESTS,
     STREAM_POINTS_LIVE,
     exposition,
@@ -53,9 +52,6 @@ async def metrics(request: Request) -> HTTPResponse:
     if not metrics_allowed(request, settings):
         return text("Forbidden", status=403)
     GC_FROZEN.set(gc.get_freeze_count())
-    collector = getattr(request.app.ctx, "collector", None)
-    if collector is not None:
-        GC_LONGEST_PAUSE.set(collector.take_longest_pause())
     try:
         STREAM_POINTS_LIVE.set(await StreamPoint.live(settings.beacon_window_s).count())
     except Exception:
