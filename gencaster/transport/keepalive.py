@@ -48,22 +48,27 @@ class Keepalive:
         self.timeout = timeout
         # Each watched socket and when its unanswered ping left (None: none is).
         self._sockets: dict[Pingable, float | None] = {}
-        self._task = TaskSet()
+        self._tasks = TaskSet()
+        self._running: asyncio.Task[None] | None = None  # only while sockets are watched
 
     def watch(self, socket: Pingable) -> None:
         self._sockets[socket] = None
-        if not self._task:
-            self._task.start(self._run(), name="websocket-keepalive")
+        if self._running is None:
+            self._running = self._tasks.start(self._run(), name="websocket-keepalive")
 
     def forget(self, socket: Pingable) -> None:
         self._sockets.pop(socket, None)
+        if not self._sockets and self._running is not None:
+            self._running.cancel()
+            self._running = None
 
     async def close(self) -> None:
         self._sockets.clear()
-        await self._task.cancel_all()
+        self._running = None
+        await self._tasks.cancel_all()
 
     async def _run(self) -> None:
-        while self._sockets:
+        while True:
             await asyncio.sleep(self.interval)
             await self.ping_round()
 

@@ -45,12 +45,6 @@ OriginCheck = Callable[[Request], bool]
 Handler = GraphQLTransportWSHandler | GraphQLWSHandler
 
 
-def _cancel_requested() -> bool:
-    """True if someone cancelled the current task, as opposed to a CancelledError raised by hand."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
 def _closed_is_quiet(task: asyncio.Task[Any]) -> None:
     """A chunk's processing ending on a closed socket is expected; other failures are logged."""
     if not task.cancelled() and isinstance(task.exception(), ConnectionClosed | WebsocketClosed):
@@ -356,7 +350,12 @@ def connection_info(request: Request, subprotocol: str) -> ConnectionInfo:
 
 
 class GraphQLWebSocketEndpoint:
-    """Accepts GraphQL sockets on one route and owns one task per socket."""
+    """Accepts GraphQL sockets on one route and serves each in Sanic's own task for it.
+
+    A task of its own per socket would cost every open socket a task, two coroutines
+    and a future for as long as it is open; instead ``shutdown`` cancels the sockets'
+    Sanic tasks and waits until each socket's handler has ended.
+    """
 
     def __init__(
         self,
@@ -376,12 +375,15 @@ class GraphQLWebSocketEndpoint:
         self.check_origin = check_origin
         self.keepalive_interval = keepalive_interval
         self.init_timeout = init_timeout
-        self.connections = TaskSet()
+        # Each socket being served: its task (Sanic's) and a future done when its
+        # handler has ended.
+        self._serving: dict[asyncio.Task[Any], asyncio.Future[None]] = {}
+        self._stopping = False
         self._handlers: set[Handler] = set()
 
     @property
     def live_connections(self) -> int:
-        return len(self.connections)
+        return len(self._serving)
 
     @property
     def live_operations(self) -> int:
@@ -406,12 +408,6 @@ class GraphQLWebSocketEndpoint:
                 self.pings.watch(adapter)
             with SOCKETS_OPEN.labels(protocol=subprotocol).track_inprogress():
                 await self._hold(self._handler(subprotocol, adapter, info), adapter)
-        except asyncio.CancelledError:
-            # The peer went away and Sanic cancelled this request (_hold re-raises only
-            # that). Sanic's own websocket handler ends quietly then; re-raising would
-            # make Sanic answer the closed socket with an error page, logged as
-            # "GET ws://… 500", for every normal close.
-            pass
         finally:
             if self.pings is not None:
                 self.pings.forget(adapter)
@@ -419,27 +415,42 @@ class GraphQLWebSocketEndpoint:
         return None
 
     async def _hold(self, handler: Handler, adapter: SanicSocket) -> None:
-        """Run the handler in an owned task, so that shutdown() can end it and wait."""
-        task = self.connections.start(self._run(handler), name="graphql-socket")
+        """Run the handler in this (Sanic's) task, registered so that shutdown() can end it."""
+        task = asyncio.current_task()
+        assert task is not None
+        ended = self._serving[task] = asyncio.get_running_loop().create_future()
         try:
-            await task
+            await self._run(handler)
         except asyncio.CancelledError:
-            if _cancel_requested():
-                raise  # the peer went away and Sanic cancelled this request
-            # shutdown() cancelled the socket's task. Like Sanic's own websocket handler,
-            # end the request here, so Sanic writes no HTTP error onto an upgraded socket.
+            if not self._stopping:
+                # The peer went away and Sanic cancelled this request. Sanic's own
+                # websocket handler ends quietly then; re-raising would make Sanic answer
+                # the closed socket with an error page ("GET ws://… 500") every time.
+                return
+            # shutdown() cancelled it. Like Sanic's own websocket handler, end the request
+            # here, so Sanic writes no HTTP error onto an upgraded socket.
+            task.uncancel()
             await adapter.close(CloseCode.GOING_AWAY, "Server shutting down")
             return
         except Exception:
-            # A handler bug: the task's done-callback has logged it; Sanic must not try
-            # to answer an upgraded socket with an HTTP error page.
+            # A handler bug; Sanic must not try to answer an upgraded socket with an HTTP
+            # error page.
+            logger.exception("A GraphQL WebSocket's handler failed")
             await adapter.close(CloseCode.INTERNAL_SERVER_ERROR, "Internal server error")
             return
+        finally:
+            del self._serving[task]
+            ended.set_result(None)
         await adapter.close(CloseCode.NORMAL, "")
 
     async def shutdown(self, app: Sanic) -> None:
         """``before_server_stop``: end every operation while the database is still open."""
-        await self.connections.cancel_all()
+        self._stopping = True
+        serving = dict(self._serving)
+        for task in serving:
+            task.cancel()
+        if serving:
+            await asyncio.wait(serving.values())
         if self.pings is not None:
             await self.pings.close()
         if self.settings.shared is not None:

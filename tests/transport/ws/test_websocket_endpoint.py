@@ -156,7 +156,7 @@ async def test_a_handler_failure_closes_with_4500_and_is_logged(
     await client.send({"type": "connection_init", "payload": {"unserializable": True}})
     code, reason = await client.closed_with()
     assert (code, reason) == (CloseCode.INTERNAL_SERVER_ERROR, "Internal server error")
-    assert "graphql-socket" in caplog.text and "not JSON serializable" in caplog.text
+    assert "handler failed" in caplog.text and "not JSON serializable" in caplog.text
     await eventually(lambda: ws_server.endpoint.live_connections == 0)
 
 
