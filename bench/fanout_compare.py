@@ -127,17 +127,34 @@ async def _client_main(
 # ---------------------------------------------------------------- one round
 
 
+def _server_processes(pid: int) -> list[psutil.Process]:
+    """The server and its workers (``gencaster serve`` with several has children)."""
+    process = psutil.Process(pid)
+    return [process, *process.children(recursive=True)]
+
+
 def _cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
+    return sum(sum(p.cpu_times()[:2]) for p in _server_processes(pid))
 
 
 def _rss_mb(pid: int) -> float:
-    return psutil.Process(pid).memory_info().rss / 1e6
+    return sum(p.memory_info().rss for p in _server_processes(pid)) / 1e6
+
+
+NO_GC_FIGURES = {
+    "count": 0,
+    "full": 0,
+    "full_max_ms": 0.0,
+    "max_ms": 0.0,
+    "tracked": 0,
+    "frozen": 0,
+}
 
 
 async def _gc_figures(http: httpx.AsyncClient, base: str) -> dict[str, float]:
-    return (await http.get(f"{base}/_bench/gc")).json()
+    """The server's collection figures, or zeros from a server without /_bench/gc."""
+    answer = await http.get(f"{base}/_bench/gc")
+    return answer.json() if answer.status_code == 200 else dict(NO_GC_FIGURES)
 
 
 async def run_round(
