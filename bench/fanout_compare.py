@@ -44,6 +44,7 @@ from bench.baseline_fanout import POSITION_MARK
 from bench.support import percentile, server, staff_session
 from gencaster.auth import SESSION_COOKIE
 from tests.support.polling import eventually
+from tests.support.processes import ServerProcess
 from tests.support.server import free_port
 
 GRAPH_SUB = (
@@ -247,6 +248,39 @@ async def run_round(
 # ---------------------------------------------------------------- the two servers
 
 
+async def gencaster_graph(
+    name: str, pid: int, running: ServerProcess, http: httpx.AsyncClient
+) -> Target:
+    """A new graph on a running Gencaster, and the ``Target`` that watches and moves it."""
+    graph = (
+        await http.post(
+            running.url,
+            json={
+                "query": "mutation($i: AddGraphInput!) { addGraph(graphInput: $i) "
+                "{ uuid nodes { uuid } } }",
+                "variables": {
+                    "i": {
+                        "name": "fanout",
+                        "displayName": "fanout",
+                        "slugName": "fanout",
+                        "streamAssignmentPolicy": "ONE_USER_ONE_STREAM",
+                        "templateName": "DEFAULT",
+                    }
+                },
+            },
+        )
+    ).json()["data"]["addGraph"]
+    node_uuid = graph["nodes"][0]["uuid"]
+
+    async def change(position: float) -> None:
+        variables = {"u": {"uuid": node_uuid, "positionX": position}}
+        response = await http.post(running.url, json={"query": UPDATE_NODE, "variables": variables})
+        response.raise_for_status()
+
+    cookie = http.cookies[SESSION_COOKIE]
+    return Target(name, pid, running.ws_url, cookie, graph["uuid"], change)
+
+
 @asynccontextmanager
 async def gencaster_target() -> AsyncIterator[tuple[Target, str, str]]:
     """Gencaster with a graph; also yields its first ``next`` frame as a template."""
@@ -254,38 +288,8 @@ async def gencaster_target() -> AsyncIterator[tuple[Target, str, str]]:
     os.environ["GENCASTER_BENCH_COUNT_QUERIES"] = "0"
     async with server(**settings) as running:
         http = await staff_session(running)
-        graph = (
-            await http.post(
-                running.url,
-                json={
-                    "query": "mutation($i: AddGraphInput!) { addGraph(graphInput: $i) "
-                    "{ uuid nodes { uuid } } }",
-                    "variables": {
-                        "i": {
-                            "name": "fanout",
-                            "displayName": "fanout",
-                            "slugName": "fanout",
-                            "streamAssignmentPolicy": "ONE_USER_ONE_STREAM",
-                            "templateName": "DEFAULT",
-                        }
-                    },
-                },
-            )
-        ).json()["data"]["addGraph"]
-        node_uuid = graph["nodes"][0]["uuid"]
-        cookie = http.cookies[SESSION_COOKIE]
-        frame = await _first_frame(running.ws_url, cookie, graph["uuid"])
-
-        async def change(position: float) -> None:
-            variables = {"u": {"uuid": node_uuid, "positionX": position}}
-            response = await http.post(
-                running.url, json={"query": UPDATE_NODE, "variables": variables}
-            )
-            response.raise_for_status()
-
-        target = Target(
-            "gencaster", running.process.pid, running.ws_url, cookie, graph["uuid"], change
-        )
+        target = await gencaster_graph("gencaster", running.process.pid, running, http)
+        frame = await _first_frame(running.ws_url, target.cookie, target.graph_uuid)
         try:
             yield target, f"http://127.0.0.1:{running.port}", frame
         finally:

@@ -9,7 +9,7 @@ round as ``bench.fanout_compare``: N ``graph`` subscribers from several client
 processes, then M position changes. Printed per worker count: CPU per update over
 the server and its workers, delivery p50/p99/max, the fraction delivered and RSS per
 socket, then p99 against one worker. Needs PostgreSQL and Redis on loopback
-(``GENCASTER_BENCH_POSTGRES_URL``, ``GENCASTER_BENCH_REDIS_URL``).
+(``GENCASTER_TEST_POSTGRES_URL`` as for the tests, ``GENCASTER_BENCH_REDIS_URL``).
 """
 
 from __future__ import annotations
@@ -19,14 +19,9 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import asyncpg
-import httpx
-
-from bench.fanout_compare import UPDATE_NODE, Target, run_round
-from gencaster.auth import SESSION_COOKIE
+from bench.fanout_compare import gencaster_graph, run_round
+from tests.support.databases import postgres_database
 from tests.support.processes import (
     prepare_database,
     server_env,
@@ -34,27 +29,11 @@ from tests.support.processes import (
     staff_session,
 )
 
-ADMIN_URL = os.environ.get(
-    "GENCASTER_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_URL = os.environ.get("GENCASTER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-@asynccontextmanager
-async def fresh_postgres() -> AsyncIterator[str]:
-    name = f"gencaster_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = ADMIN_URL.rsplit("/", 1)[0]
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
 async def one_setup(workers: int, arguments: argparse.Namespace) -> dict[str, float]:
-    async with fresh_postgres() as database_url:
+    async with postgres_database() as database_url:
         with tempfile.TemporaryDirectory(prefix="gencaster-bench-") as data_dir:
             env = server_env(
                 data_dir,
@@ -69,8 +48,8 @@ async def one_setup(workers: int, arguments: argparse.Namespace) -> dict[str, fl
             async with server_process(env) as running:
                 http = await staff_session(running)
                 try:
-                    target = await _target(running.process.pid, running.url, running.ws_url, http)
-                    target.name = f"{workers} worker(s)"
+                    name = f"{workers} worker(s)"
+                    target = await gencaster_graph(name, running.process.pid, running, http)
                     return await run_round(
                         target,
                         f"http://127.0.0.1:{running.port}",
@@ -81,35 +60,6 @@ async def one_setup(workers: int, arguments: argparse.Namespace) -> dict[str, fl
                     )
                 finally:
                     await http.aclose()
-
-
-async def _target(pid: int, url: str, ws_url: str, http: httpx.AsyncClient) -> Target:
-    graph = (
-        await http.post(
-            url,
-            json={
-                "query": "mutation($i: AddGraphInput!) { addGraph(graphInput: $i) "
-                "{ uuid nodes { uuid } } }",
-                "variables": {
-                    "i": {
-                        "name": "fanout",
-                        "displayName": "fanout",
-                        "slugName": "fanout",
-                        "streamAssignmentPolicy": "ONE_USER_ONE_STREAM",
-                        "templateName": "DEFAULT",
-                    }
-                },
-            },
-        )
-    ).json()["data"]["addGraph"]
-    node_uuid = graph["nodes"][0]["uuid"]
-
-    async def change(position: float) -> None:
-        variables = {"u": {"uuid": node_uuid, "positionX": position}}
-        answer = await http.post(url, json={"query": UPDATE_NODE, "variables": variables})
-        answer.raise_for_status()
-
-    return Target("", pid, ws_url, http.cookies[SESSION_COOKIE], graph["uuid"], change)
 
 
 async def main(arguments: argparse.Namespace) -> None:
