@@ -35,7 +35,7 @@ from models import (
 from tests.conftest import make_settings
 from tests.flows.listening.test_listening_flow import STREAM_INFO, staff_client, wait_for_point
 from tests.support.builders import add_graph
-from tests.support.databases import postgres_database
+from tests.support.databases import database
 from tests.support.osc import acknowledge_datagram, fake_points
 from tests.support.polling import eventually
 from tests.support.proxy import TcpProxy
@@ -55,7 +55,8 @@ class ProxiedServer:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def proxied(tmp_path) -> AsyncIterator[ProxiedServer]:  # type: ignore[no-untyped-def]
-    async with postgres_database() as url:
+    # database(): an in-process migration must not reuse queries compiled for SQLite.
+    async with database("postgres", tmp_path) as url:
         proxy = TcpProxy.in_front_of(url)
         await proxy.start()
         via_proxy = proxy.url(url)
