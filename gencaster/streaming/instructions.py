@@ -296,26 +296,23 @@ class InstructionDispatcher:
         elif not await StreamInstruction.exists(
             uuid=ack.uuid, stream_point_id__in=Subquery(points_there)
         ):
-            self._unknown_log.log(
-                logging.WARNING,
-                "Ignored %s for instruction %s from %s: it was sent elsewhere",
-                state.value,
-                ack.uuid,
-                host,
-            )
+            self._log_sent_elsewhere(ack, state, host)
+
+    def _log_sent_elsewhere(self, ack: Acknowledgement, state: InstructionState, host: str) -> None:
+        self._unknown_log.log(
+            logging.WARNING,
+            "Ignored %s for instruction %s from %s: it was sent elsewhere",
+            state.value,
+            ack.uuid,
+            host,
+        )
 
     async def _acknowledge_awaited(
         self, waiting: PendingInstruction, ack: Acknowledgement, state: InstructionState, host: str
     ) -> None:
         """An instruction this process sent and waits for: its row and point are known."""
         if host != waiting.host:
-            self._unknown_log.log(
-                logging.WARNING,
-                "Ignored %s for instruction %s from %s: it was sent elsewhere",
-                state.value,
-                ack.uuid,
-                host,
-            )
+            self._log_sent_elsewhere(ack, state, host)
             return
         if state is not InstructionState.FINISHED:
             await self._hold(ack, state)
