@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from tortoise.transactions import in_transaction
 
 from models import CellType, DoorType, Edge, Graph, Node, NodeDoor, ScriptCell
 from tests.support.builders import GRAPH
 from tests.support.graphql import GraphQLClient
+from tests.support.sql import recording_statements
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -19,33 +16,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 BACKGROUND_TABLES = ('"server_process"', '"listener_attachment"')
 
 
-class QueryCounter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage().lstrip()
-        if not message.upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
-            return
-        # The process heartbeat runs in the background; it is not the request's work.
-        if any(table in message for table in BACKGROUND_TABLES):
-            return
-        self.count += 1
-
-
-@contextmanager
-def counting_queries() -> Iterator[QueryCounter]:
-    logger = logging.getLogger("tortoise.db_client")
-    counter = QueryCounter()
-    previous = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(counter)
-    try:
-        yield counter
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(previous)
+def request_statements(statements: list[str]) -> int:
+    """How many statements the request ran: the process heartbeat runs in the background."""
+    return sum(not any(table in s for table in BACKGROUND_TABLES) for s in statements)
 
 
 async def build_graph(unique: str, node_count: int) -> Graph:
@@ -73,9 +46,9 @@ async def test_a_graph_with_200_nodes_takes_a_fixed_number_of_queries(
     large = await build_graph(f"l{unique}", 200)
     counts = []
     for graph in (small, large):
-        with counting_queries() as counter:
+        with recording_statements() as statements:
             data = await staff.data(GRAPH, {"pk": str(graph.uuid)})
-        counts.append(counter.count)
+        counts.append(request_statements(statements))
         nodes = data["graph"]["nodes"]
         assert all(len(node["scriptCells"]) == 2 for node in nodes)
     assert len(data["graph"]["nodes"]) == 200 and len(data["graph"]["edges"]) == 199

@@ -12,6 +12,7 @@ from tests.flows.listening.conftest import FakeFactory, cell_codes
 from tests.flows.listening.test_listening_flow import STREAM_INFO, staff_client, wait_for_point
 from tests.support.builders import add_cells, add_door, add_graph, add_node, connect, default_door
 from tests.support.server import RunningServer
+from tests.support.sql import reads_of, recording_statements
 from tests.support.ws import GraphQLSocket, graphql_socket
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -158,20 +159,6 @@ async def test_a_cell_storing_a_refused_variable_says_why_without_a_traceback(
     await staff.http.aclose()
 
 
-class _StreamReads(logging.Handler):
-    """Counts reads of streams and stream points (the server runs in this process)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage().lstrip()
-        table = message.partition(" FROM ")[2].split(" ", 1)[0]
-        if message.startswith("SELECT") and table in ('"stream"', '"stream_point"'):
-            self.messages.append(message)
-
-
 async def test_listeners_are_shown_instructions_with_their_count_and_no_read_each(
     server: RunningServer, fake_point: FakeFactory, unique: str
 ):
@@ -188,22 +175,15 @@ async def test_listeners_are_shown_instructions_with_their_count_and_no_read_eac
     )
     point = await fake_point()
     await wait_for_point(point.lang_port)
-    reads = _StreamReads()
-    db_log = logging.getLogger("tortoise.db_client")
-    previous = db_log.level
-    db_log.setLevel(logging.DEBUG)
-    db_log.addHandler(reads)
-    try:
+    with recording_statements() as statements:
         async with graphql_socket(server.ws_url) as first, graphql_socket(server.ws_url) as second:
             shown = await asyncio.gather(
                 _listener_counts(first, graph["uuid"]), _listener_counts(second, graph["uuid"])
             )
-    finally:
-        db_log.removeHandler(reads)
-        db_log.setLevel(previous)
+    reads = reads_of(statements, "stream", "stream_point")
     for counts in shown:
         assert counts == [2] * len(codes)  # the second listener came during the first cell
-    assert len(reads.messages) < len(codes), reads.messages  # those of attaching
+    assert len(reads) < len(codes), reads  # those of attaching
     await staff.http.aclose()
 
 

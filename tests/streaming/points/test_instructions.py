@@ -21,6 +21,7 @@ from models import InstructionState, StreamInstruction, StreamPoint
 from tests.streaming.points.conftest import LOOPBACK, TIMEOUT, registered
 from tests.support.osc import UdpPeer, acknowledge_datagram
 from tests.support.polling import eventually
+from tests.support.sql import recording_statements
 
 MakeFake = Callable[..., Awaitable[FakeStreamPoint]]
 MakePeer = Callable[[], Awaitable[UdpPeer]]
@@ -111,37 +112,17 @@ async def test_duplicate_acknowledgements_are_harmless(
     assert await StreamInstruction.filter(stream_point_id=point.uuid).count() == 3
 
 
-class _InstructionWrites(logging.Handler):
-    """The UPDATEs of instruction rows this process sends, as SQL text."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.updates: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage().lstrip()
-        if message.startswith('UPDATE "stream_instruction"'):
-            self.updates.append(message)
-
-
 async def test_finished_overtaking_a_held_received_is_the_only_write(
     make_fake_point: MakeFake, dispatcher: InstructionDispatcher
 ):
     """The point answers RECEIVED and FINISHED at once: one write, and it stays FINISHED."""
     fake = await make_fake_point()
     point = await registered(fake)
-    writes = _InstructionWrites()
-    db_log = logging.getLogger("tortoise.db_client")
-    previous = db_log.level
-    db_log.setLevel(logging.DEBUG)
-    db_log.addHandler(writes)
-    try:
+    with recording_statements() as statements:
         row = await dispatcher.send_and_wait(point, "2", timeout=TIMEOUT)
         await asyncio.sleep(HELD_ACK_WRITE_S * 3)  # when a held RECEIVED would be written
-    finally:
-        db_log.removeHandler(writes)
-        db_log.setLevel(previous)
-    mine = [update for update in writes.updates if str(row.uuid) in update]
+    updates = [s for s in statements if s.startswith('UPDATE "stream_instruction"')]
+    mine = [update for update in updates if str(row.uuid) in update]
     assert len(mine) == 1 and "FINISHED" in mine[0]
     stored = await StreamInstruction.get(uuid=row.uuid)
     assert (stored.state, stored.return_value) == (InstructionState.FINISHED, "2")
