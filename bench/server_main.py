@@ -2,16 +2,15 @@
 
 ``GET /_bench/gc`` gives the collection pauses since the last call, ``GET
 /_bench/garbage`` collects at once and counts the cyclic garbage found, by type;
-``GENCASTER_BENCH_GC`` picks a collector experiment (see ``_collection_policy``) on top
-of the app's own policy (``GENCASTER_GC_POLICY``), ``GENCASTER_BENCH_GC_THRESHOLD``
-sets the collector's thresholds ("700,10,10"). With
+``GENCASTER_BENCH_GC=off`` and ``GENCASTER_BENCH_GC_THRESHOLD`` are collector
+experiments (see ``_collector_experiment``); compare policies with
+``GENCASTER_GC_POLICY``. With
 ``GENCASTER_BENCH_COUNT_QUERIES=0`` statements are not counted (counting logs each
 one, which costs CPU a fan-out benchmark would charge to the server).
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import logging
@@ -40,31 +39,13 @@ class QueryCounter(logging.Handler):
             self.count += 1
 
 
-def _collection_policy(app: Sanic, policy: str) -> None:
-    """Experiments with the collector: ``freeze-start`` freezes what start-up made,
-    ``freeze-beat`` freezes every 5 s what survived so far (cycles made before a freeze
-    are then never collected), ``threshold`` collects the young generation less often."""
-    if policy == "threshold":
-        gc.set_threshold(10_000, 20, 100)
+def _collector_experiment(policy: str) -> None:
+    """On top of the app's own policy (``GENCASTER_GC_POLICY``): ``off`` disables the
+    collector, ``GENCASTER_BENCH_GC_THRESHOLD`` ("700,10,10") sets its thresholds."""
     if policy == "off":
         gc.disable()
     if threshold := os.environ.get("GENCASTER_BENCH_GC_THRESHOLD"):
         gc.set_threshold(*(int(part) for part in threshold.split(",")))
-
-    async def after_start(app: Sanic) -> None:
-        if policy in ("freeze-start", "freeze-beat"):
-            gc.collect()
-            gc.freeze()
-        if policy == "freeze-beat":
-            app.add_task(_freeze_on_a_beat())
-
-    app.register_listener(after_start, "after_server_start")
-
-
-async def _freeze_on_a_beat() -> None:
-    while True:
-        await asyncio.sleep(5)
-        gc.freeze()
 
 
 def main() -> None:
@@ -87,7 +68,7 @@ def main() -> None:
     async def collections(request: Request) -> object:
         return text(json.dumps(pauses.take()))
 
-    _collection_policy(app, os.environ.get("GENCASTER_BENCH_GC", "default"))
+    _collector_experiment(os.environ.get("GENCASTER_BENCH_GC", "default"))
     snapshots: list[tracemalloc.Snapshot] = []
 
     async def memory(request: Request) -> object:
