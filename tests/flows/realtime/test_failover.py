@@ -103,7 +103,15 @@ async def listen(stack: AsyncExitStack, server: ServerProcess, graph_uuid: str) 
     listener.heard.append(first["data"]["streamInfo"])
     assert listener.heard[0]["__typename"] == "StreamInfo", listener.heard
     listener.task = asyncio.create_task(listener.follow())
+    # Ended with its socket, whatever the test did with it: a follower left running
+    # times out long after its test and nobody would read its error.
+    stack.push_async_callback(_stop_following, listener.task)
     return listener
+
+
+async def _stop_following(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 @asynccontextmanager
